@@ -1,0 +1,153 @@
+//! Checks on a `/socket.io/` request before any Durable Object is touched, with the reference
+//! server's HTTP 400 bodies, and the room-name rule.
+
+use crate::engineio::Protocol;
+
+/// Longest room name accepted.
+pub const MAX_ROOM_LEN: usize = 64;
+
+/// A room name is 1–64 characters of `A–Z a–z 0–9 - _ .`.
+pub fn valid_room(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_ROOM_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Why a `/socket.io/` request is refused, in the order the checks run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// Not a websocket upgrade with `transport=websocket` (polling is not offered).
+    TransportUnknown,
+    /// A `sid` for a session this server never opened (there are no polling sessions to upgrade).
+    UnknownSid,
+    /// `EIO` missing or other than 3 or 4.
+    UnsupportedProtocolVersion,
+    /// `room` missing or not a valid room name.
+    BadRequest,
+}
+
+impl Error {
+    /// The reference server's JSON body for this error (sent with HTTP 400).
+    pub fn body(self) -> &'static str {
+        match self {
+            Error::TransportUnknown => r#"{"code":0,"message":"Transport unknown"}"#,
+            Error::UnknownSid => r#"{"code":1,"message":"Session ID unknown"}"#,
+            Error::UnsupportedProtocolVersion => r#"{"code":5,"message":"Unsupported protocol version"}"#,
+            Error::BadRequest => r#"{"code":3,"message":"Bad request"}"#,
+        }
+    }
+}
+
+/// An accepted handshake request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    pub protocol: Protocol,
+    pub room: String,
+}
+
+/// Judges a `/socket.io/` request from its query pairs and whether it asks for a websocket
+/// upgrade. `default_room` is used when `room` is absent (the conformance profile only).
+pub fn check<'a>(
+    query: impl IntoIterator<Item = (&'a str, &'a str)>,
+    is_websocket_upgrade: bool,
+    default_room: Option<&str>,
+) -> Result<Accepted, Error> {
+    let (mut transport, mut eio, mut room, mut sid) = (None, None, None, None);
+    for (k, v) in query {
+        match k {
+            "transport" => transport = Some(v),
+            "EIO" => eio = Some(v),
+            "room" => room = Some(v),
+            "sid" => sid = Some(v),
+            _ => {}
+        }
+    }
+    if transport != Some("websocket") || !is_websocket_upgrade {
+        return Err(Error::TransportUnknown);
+    }
+    if sid.is_some() {
+        return Err(Error::UnknownSid);
+    }
+    let protocol = eio
+        .and_then(Protocol::from_query)
+        .ok_or(Error::UnsupportedProtocolVersion)?;
+    let room = room.or(default_room).ok_or(Error::BadRequest)?;
+    if !valid_room(room) {
+        return Err(Error::BadRequest);
+    }
+    Ok(Accepted {
+        protocol,
+        room: room.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> Vec<(&str, &str)> {
+        s.split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split_once('=').unwrap_or((p, "")))
+            .collect()
+    }
+
+    #[test]
+    fn room_names() {
+        assert!(valid_room("a"));
+        assert!(valid_room("Room-1_x.y"));
+        assert!(valid_room(&"a".repeat(64)));
+        assert!(!valid_room(""));
+        assert!(!valid_room(&"a".repeat(65)));
+        assert!(!valid_room("a b"));
+        assert!(!valid_room("a/b"));
+        assert!(!valid_room("é"));
+        assert!(!valid_room("a%20"));
+    }
+
+    #[test]
+    fn accepts_v4_and_v3_websocket_upgrades() {
+        assert_eq!(
+            check(q("EIO=4&transport=websocket&room=r1"), true, None),
+            Ok(Accepted { protocol: Protocol::V4, room: "r1".into() })
+        );
+        assert_eq!(
+            check(q("EIO=3&transport=websocket&room=r1&t=N1"), true, None).map(|a| a.protocol),
+            Ok(Protocol::V3)
+        );
+    }
+
+    #[test]
+    fn judges_defects_in_contract_order() {
+        assert_eq!(check(q("EIO=4&transport=polling&room=r"), true, None), Err(Error::TransportUnknown));
+        assert_eq!(check(q("EIO=4&transport=websocket&room=r"), false, None), Err(Error::TransportUnknown));
+        assert_eq!(check(q("EIO=9&room=bad room"), true, None), Err(Error::TransportUnknown));
+        assert_eq!(check(q("EIO=9&transport=websocket&room=a b"), true, None), Err(Error::UnsupportedProtocolVersion));
+        assert_eq!(check(q("transport=websocket&room=r"), true, None), Err(Error::UnsupportedProtocolVersion));
+        assert_eq!(check(q("EIO=4&transport=websocket"), true, None), Err(Error::BadRequest));
+        assert_eq!(check(q("EIO=4&transport=websocket&room="), true, None), Err(Error::BadRequest));
+        assert_eq!(check(q("EIO=4&transport=websocket&room=a.b/c"), true, None), Err(Error::BadRequest));
+        assert_eq!(check(q("EIO=4&transport=websocket&room=r&sid=abc"), true, None), Err(Error::UnknownSid));
+    }
+
+    #[test]
+    fn default_room_only_when_absent() {
+        assert_eq!(
+            check(q("EIO=4&transport=websocket"), true, Some("conformance")).map(|a| a.room),
+            Ok("conformance".to_string())
+        );
+        assert_eq!(
+            check(q("EIO=4&transport=websocket&room=x y"), true, Some("conformance")),
+            Err(Error::BadRequest)
+        );
+    }
+
+    #[test]
+    fn error_bodies_are_the_reference_strings() {
+        assert_eq!(Error::TransportUnknown.body(), r#"{"code":0,"message":"Transport unknown"}"#);
+        assert_eq!(Error::UnsupportedProtocolVersion.body(), r#"{"code":5,"message":"Unsupported protocol version"}"#);
+        assert_eq!(Error::BadRequest.body(), r#"{"code":3,"message":"Bad request"}"#);
+    }
+}

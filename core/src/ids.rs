@@ -1,0 +1,46 @@
+//! Identifiers: Engine.IO and Socket.IO session ids and unguessable room ids, as URL-safe base64
+//! of random bytes the caller supplies (the Worker reads them from `getrandom`).
+
+/// Random bytes in an Engine.IO or Socket.IO id: 120 bits, 20 characters like the reference's.
+pub const SID_BYTES: usize = 15;
+/// Random bytes in a generated room id: 128 bits (the contract asks for at least 96), 22 characters.
+pub const ROOM_ID_BYTES: usize = 16;
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// URL-safe base64 without padding.
+pub fn base64url(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (k, &b)| n | (b as u32) << (16 - 8 * k));
+        let chars = chunk.len() + 1;
+        for k in 0..chars {
+            out.push(ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_rfc4648_vectors_url_safe() {
+        assert_eq!(base64url(b""), "");
+        assert_eq!(base64url(b"f"), "Zg");
+        assert_eq!(base64url(b"fo"), "Zm8");
+        assert_eq!(base64url(b"foo"), "Zm9v");
+        assert_eq!(base64url(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64url(&[0xfb, 0xff, 0xfe]), "-__-");
+    }
+
+    #[test]
+    fn id_lengths_and_alphabet() {
+        let sid = base64url(&[0xa5; SID_BYTES]);
+        assert_eq!(sid.len(), 20);
+        let room = base64url(&[0x5a; ROOM_ID_BYTES]);
+        assert_eq!(room.len(), 22);
+        assert!(crate::handshake::valid_room(&room));
+    }
+}

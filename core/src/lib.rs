@@ -1,0 +1,24 @@
+//! The pure core of the signalling service: everything that can be decided without I/O.
+//!
+//! It has no dependency on the `worker` crate, so `cargo test` runs it on the host. The Worker
+//! and its Durable Object (the crate at the repository root) decode nothing themselves: they hand
+//! frames and events to this crate and carry out the [`room::Action`]s it returns.
+//!
+//! # Layout
+//! - [`engineio`]: Engine.IO packets on the websocket transport (v3 and v4): decode, open packet,
+//!   binary framing.
+//! - [`socketio`]: Socket.IO packets (protocol v4 and v5): the grammar, payload shape checks,
+//!   and the frames the server sends.
+//! - [`json`]: depth scan, validation and array splitting on raw JSON slices.
+//! - [`handshake`]: the `/socket.io/` request checks and the reference server's HTTP errors,
+//!   and room-name validation.
+//! - [`ids`]: session and room ids as URL-safe base64.
+//! - [`room`]: the two-seat room state machine (the codelab's `create or join` protocol),
+//!   heartbeats and timeouts.
+
+pub mod engineio;
+pub mod handshake;
+pub mod ids;
+pub mod json;
+pub mod room;
+pub mod socketio;

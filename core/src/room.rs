@@ -1,0 +1,610 @@
+//! The two-seat room as a state machine: socket events in, [`Action`]s out, no I/O.
+//!
+//! A room holds every open socket of one room name. Each socket's durable state is a [`Conn`],
+//! which the Worker stores as the websocket's attachment so that a Durable Object woken from
+//! hibernation rebuilds the same room with [`Room::restore`]. The few fields that may be lost
+//! (a binary packet in flight, the last time a v3 client pinged) live beside it in memory.
+//!
+//! `H` is the caller's handle for a socket (the Worker's `WebSocket`, a number in tests); the
+//! room only compares and clones it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engineio::{self, json_string, Protocol};
+use crate::socketio::{self, PacketType};
+
+/// Seats in a room: the codelab's video chat is for two.
+pub const MAX_SEATS: usize = 2;
+
+/// Event names of the codelab's protocol.
+pub mod events {
+    pub const CREATE_OR_JOIN: &str = "create or join";
+    pub const MESSAGE: &str = "message";
+    pub const BYE: &str = "bye";
+    pub const LOG: &str = "log";
+    pub const CREATED: &str = "created";
+    pub const JOINED: &str = "joined";
+    pub const JOIN: &str = "join";
+    pub const READY: &str = "ready";
+    pub const FULL: &str = "full";
+    /// Names the reference server reserves; a client emitting one is broken or hostile.
+    pub const RESERVED: [&str; 6] = [
+        "connect",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+    ];
+}
+
+/// The prefix of every `log` line, as in the codelab's server.
+pub const LOG_PREFIX: &str = ">>> Message from server: ";
+
+/// Websocket close codes the room uses.
+pub mod close_code {
+    /// Orderly close: the room was full, the client left, or the heartbeat timed out.
+    pub const NORMAL: u16 = 1000;
+    /// The client broke the protocol.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A frame larger than `maxPayload`.
+    pub const TOO_BIG: u16 = 1009;
+}
+
+/// Settings, from wrangler vars in the Worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Milliseconds between server pings (v4) or expected client pings (v3).
+    pub ping_interval: u64,
+    /// Milliseconds a ping may go unanswered (v4), or added to the interval for v3 silence.
+    pub ping_timeout: u64,
+    /// Largest frame accepted, in bytes.
+    pub max_payload: usize,
+    /// Milliseconds a v4 socket may stay open without connecting to the namespace.
+    pub connect_timeout: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ping_interval: 25_000,
+            ping_timeout: 20_000,
+            max_payload: 65_536,
+            connect_timeout: 45_000,
+        }
+    }
+}
+
+impl Config {
+    pub fn handshake(&self) -> engineio::Handshake {
+        engineio::Handshake {
+            ping_interval: self.ping_interval,
+            ping_timeout: self.ping_timeout,
+            max_payload: self.max_payload,
+        }
+    }
+}
+
+/// A socket's durable state: everything needed to carry on after hibernation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conn {
+    /// Engine.IO session id.
+    pub sid: String,
+    /// Socket.IO id for the default namespace (v4 only; a v3 socket's id is its `sid`).
+    pub sio_sid: String,
+    pub protocol: Protocol,
+    /// The room in the socket's URL.
+    pub room: String,
+    /// Connected to the default namespace.
+    pub connected: bool,
+    /// Holds one of the room's two seats.
+    pub seated: bool,
+    /// Milliseconds since the epoch when the socket opened.
+    pub opened_at: u64,
+    /// v4: when the last ping was sent (`opened_at` before the first).
+    pub last_ping: u64,
+    /// v4: a ping is unanswered.
+    pub awaiting_pong: bool,
+    /// The server has closed this socket; it only waits to disappear.
+    pub closing: bool,
+}
+
+impl Conn {
+    /// The id the client sees as `socket.id`.
+    pub fn socket_id(&self) -> &str {
+        match self.protocol {
+            Protocol::V4 => &self.sio_sid,
+            Protocol::V3 => &self.sid,
+        }
+    }
+}
+
+/// What the caller must do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action<H> {
+    /// Send a text frame.
+    Send(H, String),
+    /// Send a binary frame (already framed for the receiver's protocol).
+    SendBinary(H, Vec<u8>),
+    /// Store this state as the socket's attachment.
+    Persist(H, Conn),
+    /// Close the socket with this code and reason. The room has already forgotten it.
+    Close(H, u16, &'static str),
+}
+
+#[derive(Debug)]
+struct Entry<H> {
+    handle: H,
+    conn: Conn,
+    /// Binary frames still owed by the last binary packet.
+    pending_binary: usize,
+    /// Where those frames go (the peer), if anywhere.
+    binary_to: Option<H>,
+    /// v3: the last time the client was heard from.
+    last_seen: u64,
+}
+
+/// One room's sockets.
+#[derive(Debug)]
+pub struct Room<H> {
+    cfg: Config,
+    entries: Vec<Entry<H>>,
+}
+
+type Out<H> = Vec<Action<H>>;
+
+impl<H: Clone + PartialEq> Room<H> {
+    pub fn new(cfg: Config) -> Self {
+        Room {
+            cfg,
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Open sockets (closing ones excluded).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Seats taken.
+    pub fn seats_taken(&self) -> usize {
+        self.entries.iter().filter(|e| e.conn.seated).count()
+    }
+
+    /// The state of a socket, if the room knows it.
+    pub fn conn(&self, handle: &H) -> Option<&Conn> {
+        self.index(handle).map(|i| &self.entries[i].conn)
+    }
+
+    /// A new socket: persists its state and sends the Engine.IO open packet (and, on v3, the
+    /// unprompted Socket.IO connect).
+    pub fn open(&mut self, handle: H, conn: Conn) -> Out<H> {
+        let mut conn = conn;
+        conn.last_ping = conn.opened_at;
+        let mut out = Vec::with_capacity(3);
+        let open = engineio::encode_open(&conn.sid, conn.protocol, &self.cfg.handshake());
+        if conn.protocol == Protocol::V3 {
+            conn.connected = true;
+        }
+        out.push(Action::Persist(handle.clone(), conn.clone()));
+        out.push(Action::Send(handle.clone(), open));
+        if conn.protocol == Protocol::V3 {
+            out.push(Action::Send(handle.clone(), "40".to_string()));
+        }
+        self.entries.push(Entry {
+            handle,
+            last_seen: conn.opened_at,
+            conn,
+            pending_binary: 0,
+            binary_to: None,
+        });
+        out
+    }
+
+    /// Re-adds a socket after hibernation from its stored state. `last_seen` is the last time it
+    /// was heard from, as far as the caller knows.
+    pub fn restore(&mut self, handle: H, conn: Conn, last_seen: u64) {
+        if self.index(&handle).is_some() {
+            return;
+        }
+        self.entries.push(Entry {
+            handle,
+            last_seen: last_seen.max(conn.opened_at),
+            conn,
+            pending_binary: 0,
+            binary_to: None,
+        });
+    }
+
+    fn index(&self, handle: &H) -> Option<usize> {
+        self.entries.iter().position(|e| &e.handle == handle)
+    }
+
+    /// A text frame from a socket.
+    pub fn on_text(&mut self, handle: &H, frame: &str, now: u64) -> Out<H> {
+        let mut out = Vec::new();
+        let Some(i) = self.index(handle) else {
+            return out;
+        };
+        self.entries[i].last_seen = now;
+        if frame.len() > self.cfg.max_payload {
+            self.drop_conn(i, close_code::TOO_BIG, "payload too large", &mut out);
+            return out;
+        }
+        if self.entries[i].pending_binary > 0 {
+            self.drop_conn(i, close_code::PROTOCOL_ERROR, "expected a binary frame", &mut out);
+            return out;
+        }
+        let packet = match engineio::decode(frame) {
+            Ok(p) => p,
+            Err(_) => {
+                self.drop_conn(i, close_code::PROTOCOL_ERROR, "invalid Engine.IO packet", &mut out);
+                return out;
+            }
+        };
+        let protocol = self.entries[i].conn.protocol;
+        match packet {
+            engineio::Packet::Message(sio) => self.on_socketio(i, sio, &mut out),
+            engineio::Packet::Ping(data) if protocol == Protocol::V3 => {
+                let mut pong = String::with_capacity(1 + data.len());
+                pong.push_str(engineio::PONG);
+                pong.push_str(data);
+                out.push(Action::Send(handle.clone(), pong));
+            }
+            engineio::Packet::Pong(_) if protocol == Protocol::V4 => {
+                let e = &mut self.entries[i];
+                if e.conn.awaiting_pong {
+                    e.conn.awaiting_pong = false;
+                    out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+                }
+            }
+            engineio::Packet::Ping(_) | engineio::Packet::Pong(_) => {
+                self.drop_conn(i, close_code::PROTOCOL_ERROR, "invalid heartbeat direction", &mut out)
+            }
+            engineio::Packet::Close => self.drop_conn(i, close_code::NORMAL, "client closed", &mut out),
+            engineio::Packet::Noop => {}
+            engineio::Packet::Open(_) | engineio::Packet::Upgrade => {
+                self.drop_conn(i, close_code::PROTOCOL_ERROR, "unexpected Engine.IO packet", &mut out)
+            }
+        }
+        out
+    }
+
+    /// A binary frame from a socket: an attachment of the last binary packet.
+    pub fn on_binary(&mut self, handle: &H, frame: &[u8], now: u64) -> Out<H> {
+        let mut out = Vec::new();
+        let Some(i) = self.index(handle) else {
+            return out;
+        };
+        self.entries[i].last_seen = now;
+        if frame.len() > self.cfg.max_payload {
+            self.drop_conn(i, close_code::TOO_BIG, "payload too large", &mut out);
+            return out;
+        }
+        let e = &self.entries[i];
+        let payload = match engineio::binary_payload(e.conn.protocol, frame) {
+            Some(p) if e.pending_binary > 0 => p,
+            _ => {
+                self.drop_conn(i, close_code::PROTOCOL_ERROR, "unexpected binary frame", &mut out);
+                return out;
+            }
+        };
+        if let Some(to) = e.binary_to.clone() {
+            // The peer may have gone since the packet header was relayed.
+            if let Some(j) = self.index(&to) {
+                let data = engineio::encode_binary(self.entries[j].conn.protocol, payload);
+                out.push(Action::SendBinary(to, data));
+            }
+        }
+        let e = &mut self.entries[i];
+        e.pending_binary -= 1;
+        if e.pending_binary == 0 {
+            e.binary_to = None;
+        }
+        out
+    }
+
+    /// The socket closed or failed on the client's side.
+    pub fn on_close(&mut self, handle: &H) -> Out<H> {
+        let mut out = Vec::new();
+        if let Some(i) = self.index(handle) {
+            self.depart(i, &mut out);
+            self.entries.remove(i);
+        }
+        out
+    }
+
+    fn on_socketio(&mut self, i: usize, sio: &str, out: &mut Out<H>) {
+        let packet = match socketio::decode(sio) {
+            Ok(p) => p,
+            Err(err) => {
+                let reason = match err {
+                    socketio::Error::TooDeep => "payload nested too deeply",
+                    _ => "invalid Socket.IO packet",
+                };
+                return self.drop_conn(i, close_code::PROTOCOL_ERROR, reason, out);
+            }
+        };
+        let conn = &self.entries[i].conn;
+        let default_ns = packet.ns == "/";
+        match packet.kind {
+            PacketType::Connect if !default_ns => {
+                let frame = socketio::invalid_namespace_frame(packet.ns, conn.protocol == Protocol::V4);
+                out.push(Action::Send(self.entries[i].handle.clone(), frame));
+            }
+            PacketType::Connect => {
+                if conn.connected || conn.protocol == Protocol::V3 {
+                    return self.drop_conn(i, close_code::PROTOCOL_ERROR, "already connected", out);
+                }
+                let e = &mut self.entries[i];
+                e.conn.connected = true;
+                out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+                out.push(Action::Send(e.handle.clone(), socketio::connect_frame(Some(&e.conn.sio_sid))));
+            }
+            _ if !default_ns => {
+                self.drop_conn(i, close_code::PROTOCOL_ERROR, "unknown namespace", out)
+            }
+            _ if !conn.connected => {
+                self.drop_conn(i, close_code::PROTOCOL_ERROR, "not connected", out)
+            }
+            PacketType::Disconnect => {
+                self.depart(i, out);
+                let e = &mut self.entries[i];
+                e.conn.connected = false;
+                out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+                if e.conn.protocol == Protocol::V3 {
+                    // A v3 socket cannot connect again; nothing is left to do on it.
+                    self.drop_conn(i, close_code::NORMAL, "client disconnected", out);
+                }
+            }
+            PacketType::Event | PacketType::BinaryEvent => {
+                let event = match socketio::read_event(packet.data) {
+                    Ok(ev) => ev,
+                    Err(_) => {
+                        return self.drop_conn(i, close_code::PROTOCOL_ERROR, "invalid event", out)
+                    }
+                };
+                if events::RESERVED.contains(&event.name.as_str()) {
+                    return self.drop_conn(i, close_code::PROTOCOL_ERROR, "reserved event name", out);
+                }
+                if packet.kind == PacketType::BinaryEvent {
+                    self.on_binary_event(i, packet.attachments, packet.data, &event, out);
+                } else {
+                    self.on_event(i, packet.data, &event, out);
+                }
+            }
+            PacketType::Ack | PacketType::ConnectError => {
+                // The server never asks for acks; the reference server drops unknown ones too.
+            }
+            PacketType::BinaryAck => {
+                self.drop_conn(i, close_code::PROTOCOL_ERROR, "unexpected binary ack", out)
+            }
+        }
+    }
+
+    fn on_event(&mut self, i: usize, data: &str, event: &socketio::Event<'_>, out: &mut Out<H>) {
+        match event.name.as_str() {
+            events::CREATE_OR_JOIN => self.create_or_join(i, event.args.first().copied(), out),
+            events::MESSAGE => {
+                if !self.entries[i].conn.seated {
+                    return;
+                }
+                if let Some(j) = self.peer_of(i) {
+                    let mut frame = String::with_capacity(2 + data.len());
+                    frame.push_str("42");
+                    frame.push_str(data);
+                    out.push(Action::Send(self.entries[j].handle.clone(), frame));
+                }
+                self.log(i, &["\"Got message:\""], &event.args, out);
+            }
+            events::BYE => self.depart(i, out),
+            _ => {}
+        }
+    }
+
+    fn on_binary_event(
+        &mut self,
+        i: usize,
+        attachments: usize,
+        data: &str,
+        event: &socketio::Event<'_>,
+        out: &mut Out<H>,
+    ) {
+        let mut to = None;
+        if event.name == events::MESSAGE && self.entries[i].conn.seated {
+            if let Some(j) = self.peer_of(i) {
+                let frame = format!("45{attachments}-{data}");
+                out.push(Action::Send(self.entries[j].handle.clone(), frame));
+                to = Some(self.entries[j].handle.clone());
+            }
+            self.log(i, &["\"Got message:\""], &event.args, out);
+        }
+        let e = &mut self.entries[i];
+        e.pending_binary = attachments;
+        e.binary_to = to;
+    }
+
+    fn create_or_join(&mut self, i: usize, arg: Option<&str>, out: &mut Out<H>) {
+        let room = self.entries[i].conn.room.clone();
+        let room_json = json_string(&room);
+        let asked: Option<String> = arg.and_then(|a| serde_json::from_str(a).ok());
+        if asked.as_deref() != Some(room.as_str()) {
+            let line = json_string(&format!(
+                "Ignored create or join: this connection belongs to room {room}"
+            ));
+            return self.log(i, &[&line], &[], out);
+        }
+        let taken = self.seats_taken();
+        let has = json_string(&format!("Room {room} has {taken} client(s)"));
+        let request = json_string(&format!("Request to create or join room {room}"));
+        self.log(i, &[&has], &[], out);
+        self.log(i, &[&request], &[], out);
+        let me = self.entries[i].handle.clone();
+        if self.entries[i].conn.seated {
+            let line = json_string(&format!("You already have a seat in room {room}"));
+            return self.log(i, &[&line], &[], out);
+        }
+        let sid_json = json_string(self.entries[i].conn.socket_id());
+        match taken {
+            0 => {
+                self.seat(i, out);
+                out.push(Action::Send(me, socketio::event_frame(events::CREATED, &[&room_json, &sid_json])));
+            }
+            n if n < MAX_SEATS => {
+                let peer = self.peer_of(i).map(|j| self.entries[j].handle.clone());
+                self.seat(i, out);
+                out.push(Action::Send(me.clone(), socketio::event_frame(events::JOINED, &[&room_json, &sid_json])));
+                out.push(Action::Send(me, socketio::event_frame(events::READY, &[&room_json])));
+                if let Some(peer) = peer {
+                    out.push(Action::Send(peer.clone(), socketio::event_frame(events::JOIN, &[&room_json])));
+                    out.push(Action::Send(peer, socketio::event_frame(events::READY, &[&room_json])));
+                }
+            }
+            _ => {
+                out.push(Action::Send(me.clone(), socketio::event_frame(events::FULL, &[&room_json])));
+                out.push(Action::Send(me, socketio::DISCONNECT_FRAME.to_string()));
+                self.drop_conn(i, close_code::NORMAL, "room full", out);
+            }
+        }
+    }
+
+    fn seat(&mut self, i: usize, out: &mut Out<H>) {
+        let e = &mut self.entries[i];
+        e.conn.seated = true;
+        out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+    }
+
+    /// The other seated socket, if `i` is seated and not alone.
+    fn peer_of(&self, i: usize) -> Option<usize> {
+        self.entries
+            .iter()
+            .enumerate()
+            .position(|(j, e)| j != i && e.conn.seated)
+    }
+
+    /// `42["log",[">>> Message from server: ",parts…,args…]]` to socket `i`; every part is JSON.
+    fn log(&self, i: usize, parts: &[&str], args: &[&str], out: &mut Out<H>) {
+        let mut frame = String::with_capacity(
+            48 + parts.iter().chain(args).map(|p| p.len() + 1).sum::<usize>(),
+        );
+        frame.push_str("42[\"log\",[\"");
+        frame.push_str(LOG_PREFIX);
+        frame.push('"');
+        for p in parts.iter().chain(args) {
+            frame.push(',');
+            frame.push_str(p);
+        }
+        frame.push_str("]]");
+        out.push(Action::Send(self.entries[i].handle.clone(), frame));
+    }
+
+    /// Frees socket `i`'s seat, if it has one, and tells the remaining peer `bye`.
+    fn depart(&mut self, i: usize, out: &mut Out<H>) {
+        if !self.entries[i].conn.seated {
+            return;
+        }
+        let peer = self.peer_of(i);
+        let e = &mut self.entries[i];
+        e.conn.seated = false;
+        out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+        if let Some(j) = peer {
+            let room = json_string(&self.entries[j].conn.room);
+            out.push(Action::Send(self.entries[j].handle.clone(), socketio::event_frame(events::BYE, &[&room])));
+        }
+    }
+
+    /// Server-side close: departs, forgets the socket and asks the caller to close it.
+    fn drop_conn(&mut self, i: usize, code: u16, reason: &'static str, out: &mut Out<H>) {
+        self.depart(i, out);
+        let mut e = self.entries.remove(i);
+        e.conn.closing = true;
+        out.push(Action::Persist(e.handle.clone(), e.conn));
+        out.push(Action::Close(e.handle, code, reason));
+    }
+
+    /// Heartbeats and timeouts, due at [`Room::next_alarm`]. `auto_pinged` tells when the
+    /// platform last answered a client `2` on the room's behalf: a v3 client's sign of life,
+    /// a v4 client's heartbeat in the wrong direction.
+    pub fn on_alarm(&mut self, now: u64, auto_pinged: impl Fn(&H) -> Option<u64>) -> Out<H> {
+        let mut out = Vec::new();
+        let cfg = self.cfg;
+        let mut i = 0;
+        while i < self.entries.len() {
+            let e = &mut self.entries[i];
+            let auto = auto_pinged(&e.handle);
+            let c = &e.conn;
+            let reason = match c.protocol {
+                Protocol::V4 if auto.is_some_and(|t| t >= c.opened_at) => {
+                    Some((close_code::PROTOCOL_ERROR, "invalid heartbeat direction"))
+                }
+                Protocol::V4 if c.awaiting_pong && now >= c.last_ping + cfg.ping_timeout => {
+                    Some((close_code::NORMAL, "ping timeout"))
+                }
+                Protocol::V4 if !c.connected && now >= c.opened_at + cfg.connect_timeout => {
+                    Some((close_code::NORMAL, "connect timeout"))
+                }
+                Protocol::V3 => {
+                    e.last_seen = e.last_seen.max(auto.unwrap_or(0));
+                    (now >= e.last_seen + cfg.ping_interval + cfg.ping_timeout)
+                        .then_some((close_code::NORMAL, "ping timeout"))
+                }
+                _ => None,
+            };
+            match reason {
+                Some((code, reason)) => self.drop_conn(i, code, reason, &mut out),
+                None => i += 1,
+            }
+        }
+        // Ping every v4 socket together once one is due, so a room wakes once per interval.
+        let due = self
+            .entries
+            .iter()
+            .any(|e| e.conn.protocol == Protocol::V4 && !e.conn.awaiting_pong && now >= e.conn.last_ping + cfg.ping_interval);
+        if due {
+            for e in &mut self.entries {
+                let c = &mut e.conn;
+                if c.protocol == Protocol::V4 && !c.awaiting_pong && now >= c.last_ping + cfg.ping_interval / 2 {
+                    c.awaiting_pong = true;
+                    c.last_ping = now;
+                    out.push(Action::Persist(e.handle.clone(), c.clone()));
+                    out.push(Action::Send(e.handle.clone(), engineio::PING.to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    /// When [`Room::on_alarm`] next has work, or `None` for an empty room.
+    pub fn next_alarm(&self) -> Option<u64> {
+        let cfg = &self.cfg;
+        self.entries
+            .iter()
+            .map(|e| {
+                let c = &e.conn;
+                match c.protocol {
+                    Protocol::V3 => e.last_seen + cfg.ping_interval + cfg.ping_timeout,
+                    Protocol::V4 => {
+                        let heartbeat = if c.awaiting_pong {
+                            c.last_ping + cfg.ping_timeout
+                        } else {
+                            c.last_ping + cfg.ping_interval
+                        };
+                        if c.connected {
+                            heartbeat
+                        } else {
+                            heartbeat.min(c.opened_at + cfg.connect_timeout)
+                        }
+                    }
+                }
+            })
+            .min()
+    }
+}

@@ -1,0 +1,356 @@
+//! Socket.IO packets (protocol v5 over Engine.IO v4, protocol v4 over Engine.IO v3).
+//!
+//! From the Socket.IO protocol, a packet is encoded as
+//!
+//! ```text
+//! <packet type>[<# of binary attachments>-][<namespace>,][<acknowledgment id>][JSON-stringified payload]
+//! ```
+//!
+//! | type | id | payload |
+//! |---|---|---|
+//! | CONNECT | 0 | v5: optional auth object (client), `{"sid":…}` (server); v4: none |
+//! | DISCONNECT | 1 | none |
+//! | EVENT | 2 | non-empty array, event name first |
+//! | ACK | 3 | array |
+//! | CONNECT_ERROR | 4 | v5: `{"message":…}`; v4: a string |
+//! | BINARY_EVENT | 5 | like EVENT, binary parts replaced by `{"_placeholder":true,"num":n}` |
+//! | BINARY_ACK | 6 | like ACK, with placeholders |
+//!
+//! The namespace is present only when it is not `/`; v4 clients may append a query (`/x?a=b`).
+//! The decoder keeps the payload as a raw slice of the frame: relaying never re-serialises it.
+//! The encoders return whole websocket frames, Engine.IO message prefix `4` included.
+
+use crate::json;
+
+/// Nesting depth allowed in any client JSON payload (arrays and objects both count).
+pub const MAX_JSON_DEPTH: usize = 128;
+/// Largest acknowledgement id accepted (JavaScript's `Number.MAX_SAFE_INTEGER`).
+pub const MAX_ACK_ID: u64 = (1 << 53) - 1;
+/// Binary attachments allowed on one packet.
+pub const MAX_ATTACHMENTS: usize = 16;
+
+/// The Socket.IO packet types, by their wire digit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PacketType {
+    /// `0`: connect to a namespace (client) / connected (server).
+    Connect,
+    /// `1`: leave a namespace.
+    Disconnect,
+    /// `2`: an event: `["name", args…]`.
+    Event,
+    /// `3`: the answer to an event sent with an ack id.
+    Ack,
+    /// `4`: the server refuses a namespace connection.
+    ConnectError,
+    /// `5`: an event whose arguments hold binary attachments sent as following frames.
+    BinaryEvent,
+    /// `6`: an ack whose arguments hold binary attachments.
+    BinaryAck,
+}
+
+/// One decoded packet, borrowing from the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Packet<'a> {
+    pub kind: PacketType,
+    /// Number of binary frames that follow (binary packets only).
+    pub attachments: usize,
+    /// The namespace, `/` by default, without any v4 query string.
+    pub ns: &'a str,
+    pub ack_id: Option<u64>,
+    /// The raw JSON payload, empty when there is none.
+    pub data: &'a str,
+}
+
+/// Why a text is not a valid Socket.IO packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    Empty,
+    UnknownType,
+    /// Binary packet without a well-formed `<n>-` attachment count, or too many attachments.
+    BadAttachments,
+    /// An ack id that is too large to be a JavaScript safe integer.
+    BadAckId,
+    /// The payload is not JSON, or not the shape the packet type requires.
+    BadPayload,
+    /// The payload nests deeper than [`MAX_JSON_DEPTH`].
+    TooDeep,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Error::Empty => "empty Socket.IO packet",
+            Error::UnknownType => "unknown Socket.IO packet type",
+            Error::BadAttachments => "invalid binary attachment count",
+            Error::BadAckId => "invalid acknowledgement id",
+            Error::BadPayload => "invalid payload",
+            Error::TooDeep => "payload nested too deeply",
+        })
+    }
+}
+
+/// Decodes one Socket.IO packet with a hand-written cursor: type, attachments, namespace, ack id,
+/// then the payload, whose shape is checked against the type.
+pub fn decode(s: &str) -> Result<Packet<'_>, Error> {
+    let bytes = s.as_bytes();
+    let kind = match bytes.first().ok_or(Error::Empty)? {
+        b'0' => PacketType::Connect,
+        b'1' => PacketType::Disconnect,
+        b'2' => PacketType::Event,
+        b'3' => PacketType::Ack,
+        b'4' => PacketType::ConnectError,
+        b'5' => PacketType::BinaryEvent,
+        b'6' => PacketType::BinaryAck,
+        _ => return Err(Error::UnknownType),
+    };
+    let mut i = 1;
+
+    let mut attachments = 0;
+    if matches!(kind, PacketType::BinaryEvent | PacketType::BinaryAck) {
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start || i - start > 2 || bytes.get(i) != Some(&b'-') {
+            return Err(Error::BadAttachments);
+        }
+        attachments = s[start..i].parse().map_err(|_| Error::BadAttachments)?;
+        if attachments == 0 || attachments > MAX_ATTACHMENTS {
+            return Err(Error::BadAttachments);
+        }
+        i += 1;
+    }
+
+    let mut ns = "/";
+    if bytes.get(i) == Some(&b'/') {
+        let start = i;
+        while i < bytes.len() && bytes[i] != b',' {
+            i += 1;
+        }
+        ns = &s[start..i];
+        if i < bytes.len() {
+            i += 1; // the comma
+        }
+        // A v4 client appends its connect query to the namespace.
+        if let Some(q) = ns.find('?') {
+            ns = &ns[..q];
+        }
+    }
+
+    let mut ack_id = None;
+    let start = i;
+    while i < bytes.len() && bytes[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i > start {
+        let id: u64 = s[start..i].parse().map_err(|_| Error::BadAckId)?;
+        if id > MAX_ACK_ID {
+            return Err(Error::BadAckId);
+        }
+        ack_id = Some(id);
+    }
+
+    let data = &s[i..];
+    check_payload(kind, data)?;
+    Ok(Packet {
+        kind,
+        attachments,
+        ns,
+        ack_id,
+        data,
+    })
+}
+
+/// The payload shape each packet type allows (as the reference parser's `isPayloadValid`).
+fn check_payload(kind: PacketType, data: &str) -> Result<(), Error> {
+    if data.is_empty() {
+        return match kind {
+            PacketType::Connect | PacketType::Disconnect => Ok(()),
+            _ => Err(Error::BadPayload),
+        };
+    }
+    if json::depth(data) > MAX_JSON_DEPTH {
+        return Err(Error::TooDeep);
+    }
+    let first = data.trim_start().as_bytes().first().copied();
+    match kind {
+        PacketType::Disconnect => Err(Error::BadPayload),
+        PacketType::Connect if first == Some(b'{') => json::validate(data),
+        PacketType::ConnectError if matches!(first, Some(b'{') | Some(b'"')) => json::validate(data),
+        PacketType::Event | PacketType::BinaryEvent if first == Some(b'[') => {
+            // Checked fully when the event is read; here only the framing.
+            json::validate(data)
+        }
+        PacketType::Ack | PacketType::BinaryAck if first == Some(b'[') => json::validate(data),
+        _ => Err(Error::BadPayload),
+    }
+}
+
+/// An event's name and its arguments as raw JSON slices.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Event<'a> {
+    pub name: String,
+    pub args: Vec<&'a str>,
+}
+
+/// Splits an EVENT payload `["name", args…]`. The array must be non-empty and the name a string
+/// or, as the reference parser allows, a number (which names no event we handle).
+pub fn read_event(data: &str) -> Result<Event<'_>, Error> {
+    let items = json::split_array(data).ok_or(Error::BadPayload)?;
+    let (name, args) = items.split_first().ok_or(Error::BadPayload)?;
+    let name = match name.as_bytes().first() {
+        Some(b'"') => serde_json::from_str(name).map_err(|_| Error::BadPayload)?,
+        Some(b'-' | b'0'..=b'9') => name.to_string(),
+        _ => return Err(Error::BadPayload),
+    };
+    Ok(Event {
+        name,
+        args: args.to_vec(),
+    })
+}
+
+/// Encodes an EVENT for the default namespace: `42["name",arg,…]` (Engine.IO prefix included).
+/// Each argument is raw JSON, copied as is.
+pub fn event_frame(name: &str, args: &[&str]) -> String {
+    let mut out = String::with_capacity(8 + name.len() + args.iter().map(|a| a.len() + 1).sum::<usize>());
+    out.push_str("42[");
+    out.push_str(&crate::engineio::json_string(name));
+    for a in args {
+        out.push(',');
+        out.push_str(a);
+    }
+    out.push(']');
+    out
+}
+
+/// `40{"sid":"…"}` (v5) or `40` (v4): connected to the default namespace.
+pub fn connect_frame(sid: Option<&str>) -> String {
+    match sid {
+        Some(sid) => format!("40{{\"sid\":{}}}", crate::engineio::json_string(sid)),
+        None => "40".to_string(),
+    }
+}
+
+/// The reply to a CONNECT for a namespace this server does not have.
+/// v5: `44/x,{"message":"Invalid namespace"}`; v4: `44/x,"Invalid namespace"`.
+pub fn invalid_namespace_frame(ns: &str, v5: bool) -> String {
+    if v5 {
+        format!("44{ns},{{\"message\":\"Invalid namespace\"}}")
+    } else {
+        format!("44{ns},\"Invalid namespace\"")
+    }
+}
+
+/// The server's DISCONNECT for the default namespace.
+pub const DISCONNECT_FRAME: &str = "41";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p<'a>(kind: PacketType, ns: &'a str, ack_id: Option<u64>, data: &'a str) -> Packet<'a> {
+        Packet {
+            kind,
+            attachments: 0,
+            ns,
+            ack_id,
+            data,
+        }
+    }
+
+    #[test]
+    fn decodes_connect_forms() {
+        assert_eq!(decode("0"), Ok(p(PacketType::Connect, "/", None, "")));
+        assert_eq!(
+            decode("0{\"token\":\"x\"}"),
+            Ok(p(PacketType::Connect, "/", None, "{\"token\":\"x\"}"))
+        );
+        assert_eq!(decode("0/admin,"), Ok(p(PacketType::Connect, "/admin", None, "")));
+        assert_eq!(decode("0/admin"), Ok(p(PacketType::Connect, "/admin", None, "")));
+        assert_eq!(decode("0/admin?a=b,"), Ok(p(PacketType::Connect, "/admin", None, "")));
+        assert_eq!(decode("0/,"), Ok(p(PacketType::Connect, "/", None, "")));
+    }
+
+    #[test]
+    fn decodes_events_with_and_without_ack_ids() {
+        assert_eq!(
+            decode("2[\"message\",{\"a\":1}]"),
+            Ok(p(PacketType::Event, "/", None, "[\"message\",{\"a\":1}]"))
+        );
+        assert_eq!(
+            decode("2456[\"x\"]"),
+            Ok(p(PacketType::Event, "/", Some(456), "[\"x\"]"))
+        );
+        assert_eq!(
+            decode("2/chat,7[\"x\"]"),
+            Ok(p(PacketType::Event, "/chat", Some(7), "[\"x\"]"))
+        );
+        assert_eq!(decode("3456[]"), Ok(p(PacketType::Ack, "/", Some(456), "[]")));
+    }
+
+    #[test]
+    fn decodes_binary_event_attachment_count() {
+        let d = decode("51-[\"message\",{\"_placeholder\":true,\"num\":0}]").unwrap();
+        assert_eq!(d.kind, PacketType::BinaryEvent);
+        assert_eq!(d.attachments, 1);
+        assert_eq!(d.data, "[\"message\",{\"_placeholder\":true,\"num\":0}]");
+        let d = decode("62-/x,9[{\"_placeholder\":true,\"num\":1}]").unwrap();
+        assert_eq!((d.kind, d.attachments, d.ns, d.ack_id), (PacketType::BinaryAck, 2, "/x", Some(9)));
+    }
+
+    #[test]
+    fn rejects_malformed_packets() {
+        assert_eq!(decode(""), Err(Error::Empty));
+        assert_eq!(decode("7"), Err(Error::UnknownType));
+        assert_eq!(decode("a[]"), Err(Error::UnknownType));
+        assert_eq!(decode("2{}"), Err(Error::BadPayload));
+        assert_eq!(decode("2"), Err(Error::BadPayload));
+        assert_eq!(decode("2[\"x\""), Err(Error::BadPayload));
+        assert_eq!(decode("2[\"x\"]garbage"), Err(Error::BadPayload));
+        assert_eq!(decode("2\"x\""), Err(Error::BadPayload));
+        assert_eq!(decode("1{}"), Err(Error::BadPayload));
+        assert_eq!(decode("0[]"), Err(Error::BadPayload));
+        assert_eq!(decode("5[\"x\"]"), Err(Error::BadAttachments));
+        assert_eq!(decode("5-[\"x\"]"), Err(Error::BadAttachments));
+        assert_eq!(decode("50-[\"x\"]"), Err(Error::BadAttachments));
+        assert_eq!(decode("5999-[\"x\"]"), Err(Error::BadAttachments));
+        assert_eq!(decode("299999999999999999999[\"x\"]"), Err(Error::BadAckId));
+        assert_eq!(decode("29007199254740992[\"x\"]"), Err(Error::BadAckId));
+        assert_eq!(decode("3"), Err(Error::BadPayload));
+    }
+
+    #[test]
+    fn rejects_json_nested_deeper_than_the_limit() {
+        let ok = format!("2[\"x\",{}{}]", "[".repeat(127), "]".repeat(127));
+        assert!(decode(&ok).is_ok());
+        let deep = format!("2[\"x\",{}{}]", "[".repeat(128), "]".repeat(128));
+        assert_eq!(decode(&deep), Err(Error::TooDeep));
+    }
+
+    #[test]
+    fn reads_event_name_and_raw_args() {
+        let e = read_event("[\"message\",{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"},2]").unwrap();
+        assert_eq!(e.name, "message");
+        assert_eq!(e.args, vec!["{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}", "2"]);
+        let e = read_event("[\"create\\u0020or join\", \"r1\" ]").unwrap();
+        assert_eq!(e.name, "create or join");
+        assert_eq!(e.args, vec!["\"r1\""]);
+        assert_eq!(read_event("[]"), Err(Error::BadPayload));
+        assert_eq!(read_event("[1,2]").map(|e| e.name), Ok("1".to_string()));
+        assert_eq!(read_event("[{}]"), Err(Error::BadPayload));
+        assert_eq!(read_event("[null]"), Err(Error::BadPayload));
+    }
+
+    #[test]
+    fn encodes_server_frames() {
+        assert_eq!(event_frame("created", &["\"r\"", "\"s\""]), "42[\"created\",\"r\",\"s\"]");
+        assert_eq!(event_frame("ready", &[]), "42[\"ready\"]");
+        assert_eq!(connect_frame(Some("abc")), "40{\"sid\":\"abc\"}");
+        assert_eq!(connect_frame(None), "40");
+        assert_eq!(
+            invalid_namespace_frame("/x", true),
+            "44/x,{\"message\":\"Invalid namespace\"}"
+        );
+        assert_eq!(invalid_namespace_frame("/x", false), "44/x,\"Invalid namespace\"");
+    }
+}

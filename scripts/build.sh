@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The wrangler [build] command: compiles the Worker to build/ and copies the socket.io-client
+# browser bundle into public/. Skips when the outputs are newer than every input, because
+# wrangler runs this twice at start-up.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+bundle_src=node_modules/socket.io-client/dist/socket.io.min.js
+bundle_dst=public/socket.io/socket.io.js
+if [ ! -f "$bundle_dst" ] || [ "$bundle_src" -nt "$bundle_dst" ]; then
+  mkdir -p "$(dirname "$bundle_dst")"
+  cp "$bundle_src" "$bundle_dst"
+fi
+
+stamp=build/.stamp
+if [ -f "$stamp" ] && [ -z "$(find Cargo.toml Cargo.lock src core/src core/Cargo.toml -newer "$stamp" -print -quit)" ] \
+   && [ "${BUILD_FEATURES:-}" = "$(cat "$stamp")" ]; then
+  exit 0
+fi
+args=(--release)
+if [ -n "${BUILD_FEATURES:-}" ]; then
+  args+=(--features "$BUILD_FEATURES")
+fi
+worker-build "${args[@]}"
+printf '%s' "${BUILD_FEATURES:-}" > "$stamp"

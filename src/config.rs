@@ -1,0 +1,32 @@
+//! Settings from wrangler vars (`[vars]` in `wrangler.toml`), each with the contract's default.
+//!
+//! | var | meaning | default |
+//! |---|---|---|
+//! | `PING_INTERVAL` | ms between heartbeats | 25000 |
+//! | `PING_TIMEOUT` | ms a heartbeat may go unanswered | 20000 |
+//! | `MAX_PAYLOAD` | largest frame in bytes | 65536 |
+//! | `CONNECT_TIMEOUT` | ms a v4 socket may stay open without connecting to `/` | 45000 |
+
+use signal_core::room::Config;
+use worker::Env;
+
+fn number<T: std::str::FromStr>(env: &Env, name: &str) -> Option<T> {
+    env.var(name).ok()?.to_string().trim().parse().ok()
+}
+
+/// The room settings, from vars where they are set and valid.
+pub fn room(env: &Env) -> Config {
+    let d = Config::default();
+    Config {
+        ping_interval: number(env, "PING_INTERVAL").filter(|&v| v > 0).unwrap_or(d.ping_interval),
+        ping_timeout: number(env, "PING_TIMEOUT").filter(|&v| v > 0).unwrap_or(d.ping_timeout),
+        max_payload: number(env, "MAX_PAYLOAD").filter(|&v| v > 0).unwrap_or(d.max_payload),
+        connect_timeout: number(env, "CONNECT_TIMEOUT").filter(|&v| v > 0).unwrap_or(d.connect_timeout),
+    }
+}
+
+/// The room for `/socket.io/` connections that name none. Unset in production: such
+/// connections are refused with `{"code":3,"message":"Bad request"}`.
+pub fn default_room(env: &Env) -> Option<String> {
+    env.var("DEFAULT_ROOM").ok().map(|v| v.to_string()).filter(|v| !v.is_empty())
+}

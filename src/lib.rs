@@ -1,0 +1,111 @@
+//! The Worker: a stateless router in front of one Durable Object per room.
+//!
+//! # Layout
+//! - this file: the Worker's `fetch` handler. It answers what needs no state (the reference
+//!   server's HTTP errors, room-page routing, new room ids) and forwards each accepted websocket
+//!   upgrade to the room's Durable Object.
+//! - [`room_object`]: the `Room` Durable Object, thin glue between the hibernatable websocket API
+//!   and the pure state machine in `signal_core::room`.
+//! - [`config`]: settings from wrangler vars.
+//!
+//! Static files (`public/`, plus the socket.io-client bundle copied there at build time) are served
+//! by the platform's assets router before this code runs; only paths with no file reach it.
+//!
+//! ## Why a Durable Object per room
+//! `id_from_name(room)` maps every request for one room name to the same single-threaded object,
+//! wherever in the world it arrives, so the two peers of a room always meet in one place and the
+//! seat count needs no locks. Rooms share nothing, so traffic can never cross between them.
+//! Room names are checked here, before an object is addressed (and billed).
+
+use signal_core::{handshake, ids};
+use worker::*;
+
+pub mod config;
+pub mod room_object;
+
+/// The binding of the room Durable Object namespace in `wrangler.toml`.
+const ROOMS_BINDING: &str = "ROOMS";
+/// The binding of the static assets in `wrangler.toml`.
+const ASSETS_BINDING: &str = "ASSETS";
+
+#[event(start)]
+fn start() {
+    // A bug that slips through prints a legible message instead of "unreachable executed".
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let url = req.url()?;
+    let path = url.path();
+    if path == "/socket.io" || path.starts_with("/socket.io/") {
+        return socket_io(req, &env).await;
+    }
+    if path == "/new" {
+        return new_room(&url);
+    }
+    if let Some(room) = path.strip_prefix("/r/") {
+        return room_page(room, &url, &env).await;
+    }
+    not_found()
+}
+
+/// `/socket.io/`: the reference server's checks, then the room's Durable Object.
+async fn socket_io(req: Request, env: &Env) -> Result<Response> {
+    let url = req.url()?;
+    let is_upgrade = req
+        .headers()
+        .get("Upgrade")?
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let query = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let default_room = config::default_room(env);
+    match handshake::check(query, is_upgrade, default_room.as_deref()) {
+        Ok(accepted) => {
+            let stub = env
+                .durable_object(ROOMS_BINDING)?
+                .id_from_name(&accepted.room)?
+                .get_stub()?;
+            stub.fetch_with_request(req).await
+        }
+        Err(err) => handshake_error(err),
+    }
+}
+
+/// HTTP 400 with the reference server's JSON body.
+pub fn handshake_error(err: handshake::Error) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("Content-Type", "application/json")?;
+    Ok(Response::ok(err.body())?.with_status(400).with_headers(headers))
+}
+
+/// `/new`: a fresh unguessable room, as a redirect to its page.
+fn new_room(url: &Url) -> Result<Response> {
+    let mut bytes = [0u8; ids::ROOM_ID_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| Error::RustError(e.to_string()))?;
+    let mut to = url.clone();
+    to.set_path(&format!("/r/{}", ids::base64url(&bytes)));
+    to.set_query(None);
+    // Built by hand: `Response.redirect` has immutable headers, and this one must not be cached.
+    let headers = Headers::new();
+    headers.set("Location", to.as_str())?;
+    headers.set("Cache-Control", "no-store")?;
+    Ok(Response::empty()?.with_status(303).with_headers(headers))
+}
+
+/// `/r/<room>`: the video-chat page (one static file for every room; it reads the room from
+/// its own URL).
+async fn room_page(room: &str, url: &Url, env: &Env) -> Result<Response> {
+    if !handshake::valid_room(room) {
+        return Response::error("Room names are 1-64 characters of A-Z a-z 0-9 - _ .", 404);
+    }
+    let mut page = url.clone();
+    // The assets router drops `.html` (`/room.html` redirects to `/room`).
+    page.set_path("/room");
+    page.set_query(None);
+    env.assets(ASSETS_BINDING)?.fetch(page.to_string(), None).await
+}
+
+fn not_found() -> Result<Response> {
+    Response::error("Not found", 404)
+}

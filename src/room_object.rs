@@ -1,0 +1,241 @@
+//! The `Room` Durable Object: one per room name, holding that room's websockets.
+//!
+//! ## Hibernation
+//! Sockets are accepted with the hibernation API (`accept_web_socket`), so an idle room costs
+//! nothing: the platform keeps the connections open, evicts the object from memory, and creates
+//! it again (`new` runs anew) when a message, a close or the alarm arrives. Anything kept only in
+//! memory is lost then. So each socket's state (`signal_core::room::Conn`: ids, protocol, seat,
+//! heartbeat) is written to the socket's own attachment whenever it changes, and a fresh object
+//! rebuilds the room from `get_websockets()` before handling its first event. Seats are never
+//! stored anywhere else.
+//!
+//! ## Heartbeats without timers
+//! `setTimeout` would keep the object awake; an alarm does not. One alarm per room, at the time
+//! the state machine asks for (`Room::next_alarm`), sends Engine.IO v4 pings and closes sockets
+//! that stayed silent. When the last pong of a round arrives the alarm moves to the next round, so
+//! a healthy idle room wakes once per ping interval. Engine.IO v3 clients ping us instead; the
+//! platform answers their `2` with `3` itself (`set_websocket_auto_response`) without waking the
+//! object, and records when it did, which the alarm reads as the v3 client's sign of life.
+
+use std::cell::RefCell;
+
+use signal_core::handshake;
+use signal_core::ids;
+use signal_core::room::{self, Action, Conn};
+use worker::js_sys;
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::*;
+
+use crate::config;
+
+#[durable_object]
+pub struct Room {
+    state: State,
+    inner: RefCell<Inner>,
+}
+
+struct Inner {
+    room: room::Room<WebSocket>,
+    /// The room was rebuilt from the sockets' attachments since this object was created.
+    loaded: bool,
+    /// The alarm as last set or read, so it is written only when it changes.
+    alarm: Option<u64>,
+}
+
+impl DurableObject for Room {
+    fn new(state: State, env: Env) -> Self {
+        // Answer Engine.IO v3 client pings without waking the object.
+        if let Ok(pair) = worker_sys::WebSocketRequestResponsePair::new("2", "3") {
+            state.set_websocket_auto_response(&pair);
+        }
+        Room {
+            state,
+            inner: RefCell::new(Inner {
+                room: room::Room::new(config::room(&env)),
+                loaded: false,
+                alarm: None,
+            }),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let url = req.url()?;
+        let is_upgrade = req
+            .headers()
+            .get("Upgrade")?
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let query = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        // The Worker checked already; the object does not trust its callers blindly.
+        let room_name = self.known_room_name();
+        let accepted = match handshake::check(query, is_upgrade, room_name.as_deref()) {
+            Ok(a) => a,
+            Err(err) => return crate::handshake_error(err),
+        };
+        self.load().await?;
+
+        let pair = WebSocketPair::new()?;
+        self.state.accept_web_socket(&pair.server);
+        let conn = Conn {
+            sid: new_sid()?,
+            sio_sid: new_sid()?,
+            protocol: accepted.protocol,
+            room: accepted.room,
+            connected: false,
+            seated: false,
+            opened_at: now(),
+            last_ping: 0,
+            awaiting_pong: false,
+            closing: false,
+        };
+        let actions = self.inner.borrow_mut().room.open(pair.server, conn);
+        apply(actions);
+        self.sync_alarm().await?;
+        Response::from_websocket(pair.client)
+    }
+
+    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+        self.load().await?;
+        let actions = {
+            let mut inner = self.inner.borrow_mut();
+            if inner.room.conn(&ws).is_none() {
+                drop(inner);
+                let _ = ws.close(Some(room::close_code::PROTOCOL_ERROR), Some("unknown session"));
+                return Ok(());
+            }
+            match &message {
+                WebSocketIncomingMessage::String(text) => inner.room.on_text(&ws, text, now()),
+                WebSocketIncomingMessage::Binary(bytes) => inner.room.on_binary(&ws, bytes, now()),
+            }
+        };
+        apply(actions);
+        self.sync_alarm().await
+    }
+
+    async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _clean: bool) -> Result<()> {
+        self.load().await?;
+        let actions = self.inner.borrow_mut().room.on_close(&ws);
+        apply(actions);
+        // Complete the closing handshake now; otherwise the client waits and sees 1006.
+        let code = u16::try_from(code).ok().filter(|c| is_sendable_close_code(*c));
+        let _ = ws.close(Some(code.unwrap_or(room::close_code::NORMAL)), Some("closed"));
+        self.sync_alarm().await
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
+        self.load().await?;
+        let actions = self.inner.borrow_mut().room.on_close(&ws);
+        apply(actions);
+        let _ = ws.close(Some(room::close_code::NORMAL), Some("socket error"));
+        self.sync_alarm().await
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.load().await?;
+        let actions = {
+            let mut inner = self.inner.borrow_mut();
+            // The alarm that woke us is spent.
+            inner.alarm = None;
+            inner.room.on_alarm(now(), |ws| self.auto_response_time(ws))
+        };
+        apply(actions);
+        self.sync_alarm().await?;
+        Response::empty()
+    }
+}
+
+impl Room {
+    /// Rebuilds the room from the sockets' attachments after the object was (re)created.
+    async fn load(&self) -> Result<()> {
+        if self.inner.borrow().loaded {
+            return Ok(());
+        }
+        let alarm = self.state.storage().get_alarm().await?;
+        let mut inner = self.inner.borrow_mut();
+        if inner.loaded {
+            return Ok(());
+        }
+        for ws in self.state.get_websockets() {
+            match ws.deserialize_attachment::<Conn>() {
+                Ok(Some(conn)) if !conn.closing => {
+                    let seen = self.auto_response_time(&ws).unwrap_or(0);
+                    inner.room.restore(ws, conn, seen);
+                }
+                Ok(Some(_)) => {}
+                // Accepted but never set up (the object died in between): nothing to resume.
+                _ => {
+                    let _ = ws.close(Some(room::close_code::NORMAL), Some("session lost"));
+                }
+            }
+        }
+        inner.alarm = alarm.and_then(|t| u64::try_from(t).ok());
+        inner.loaded = true;
+        Ok(())
+    }
+
+    /// Sets, moves or deletes the alarm to match what the room needs next.
+    async fn sync_alarm(&self) -> Result<()> {
+        let (want, have) = {
+            let inner = self.inner.borrow();
+            (inner.room.next_alarm(), inner.alarm)
+        };
+        if want == have {
+            return Ok(());
+        }
+        let storage = self.state.storage();
+        match want {
+            Some(t) => storage.set_alarm(ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(t as f64)))).await?,
+            None => storage.delete_alarm().await?,
+        }
+        self.inner.borrow_mut().alarm = want;
+        Ok(())
+    }
+
+    /// The room name, from any socket already here (used only by the conformance profile's
+    /// default room; a production room always has `room` in the URL).
+    fn known_room_name(&self) -> Option<String> {
+        None
+    }
+
+    /// When the platform last answered this socket's `2` with our auto-response.
+    /// (No workers-rs binding exists for `getWebSocketAutoResponseTimestamp` yet.)
+    fn auto_response_time(&self, ws: &WebSocket) -> Option<u64> {
+        let raw: &JsValue = self.state.as_raw().as_ref();
+        let f = js_sys::Reflect::get(raw, &JsValue::from_str("getWebSocketAutoResponseTimestamp")).ok()?;
+        let f = f.dyn_into::<js_sys::Function>().ok()?;
+        let socket: &web_sys::WebSocket = ws.as_ref();
+        let socket: &JsValue = socket.as_ref();
+        let date = f.call1(raw, socket).ok()?;
+        let date = date.dyn_into::<js_sys::Date>().ok()?;
+        let t = date.get_time();
+        (t.is_finite() && t >= 0.0).then_some(t as u64)
+    }
+}
+
+/// Carries out what the state machine decided. A failed send means the socket is already gone;
+/// its close event follows and is handled there.
+fn apply(actions: Vec<Action<WebSocket>>) {
+    for action in actions {
+        let _ = match action {
+            Action::Send(ws, frame) => ws.send_with_str(frame),
+            Action::SendBinary(ws, data) => ws.send_with_bytes(data),
+            Action::Persist(ws, conn) => ws.serialize_attachment(conn),
+            Action::Close(ws, code, reason) => ws.close(Some(code), Some(reason)),
+        };
+    }
+}
+
+/// Close codes an endpoint may put in a close frame (RFC 6455 §7.4).
+fn is_sendable_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+fn new_sid() -> Result<String> {
+    let mut bytes = [0u8; ids::SID_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| Error::RustError(e.to_string()))?;
+    Ok(ids::base64url(&bytes))
+}
+
+fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
