@@ -6,6 +6,7 @@
 //! | `PING_TIMEOUT` | ms a heartbeat may go unanswered | 20000 |
 //! | `MAX_PAYLOAD` | largest frame in bytes | 65536 |
 //! | `CONNECT_TIMEOUT` | ms a v4 socket may stay open without connecting to `/` | 45000 |
+//! | `ICE_SERVERS` | the page's `RTCPeerConnection` `iceServers`, as JSON | a public STUN server |
 
 use signal_core::room::Config;
 use worker::Env;
@@ -29,4 +30,15 @@ pub fn room(env: &Env) -> Config {
 /// connections are refused with `{"code":3,"message":"Bad request"}`.
 pub fn default_room(env: &Env) -> Option<String> {
     env.var("DEFAULT_ROOM").ok().map(|v| v.to_string()).filter(|v| !v.is_empty())
+}
+
+/// The ICE servers handed to the page, as a JSON array. Used only when `ICE_SERVERS` parses as
+/// a JSON array; otherwise the public STUN default.
+pub fn ice_servers(env: &Env) -> String {
+    const DEFAULT: &str = r#"[{"urls":"stun:stun.l.google.com:19302"}]"#;
+    env.var("ICE_SERVERS")
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|v| matches!(serde_json::from_str::<serde_json::Value>(v), Ok(serde_json::Value::Array(_))))
+        .unwrap_or_else(|| DEFAULT.to_string())
 }

@@ -44,6 +44,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     if path == "/new" {
         return new_room(&url);
     }
+    if path == "/config.json" {
+        return client_config(&env);
+    }
     if let Some(room) = path.strip_prefix("/r/") {
         return room_page(room, &url, &env).await;
     }
@@ -104,6 +107,15 @@ async fn room_page(room: &str, url: &Url, env: &Env) -> Result<Response> {
     page.set_path("/room");
     page.set_query(None);
     env.assets(ASSETS_BINDING)?.fetch(page.to_string(), None).await
+}
+
+/// `/config.json`: what the page needs from the deployment (its ICE servers).
+fn client_config(env: &Env) -> Result<Response> {
+    let body = format!("{{\"iceServers\":{}}}", config::ice_servers(env));
+    let headers = Headers::new();
+    headers.set("Content-Type", "application/json")?;
+    headers.set("Cache-Control", "no-store")?;
+    Ok(Response::ok(body)?.with_headers(headers))
 }
 
 fn not_found() -> Result<Response> {

@@ -1,0 +1,256 @@
+// Shared by the integration tests: start `wrangler dev` on a free port and stop it, raw Engine.IO
+// sockets that record every frame, and condition waits with bounded timeouts (no fixed sleeps).
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** A port the kernel says is free right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` (sync or async) until it returns a truthy value; fails after `timeout` ms. */
+export async function waitFor(check, { timeout = 10_000, interval = 50, what = "condition" } = {}) {
+  const deadline = Date.now() + timeout;
+  let lastError;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${lastError ? `: ${lastError.message}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** Resolves with the first value `emitter` gives for `event`, or rejects after `timeout` ms. */
+export function once(emitter, event, timeout = 10_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${timeout} ms waiting for '${event}'`)), timeout);
+    emitter.once(event, (...args) => {
+      clearTimeout(timer);
+      resolve(args.length > 1 ? args : args[0]);
+    });
+  });
+}
+
+/**
+ * Starts `wrangler dev` on a free port with its own state directory and the given vars
+ * (e.g. `{ PING_INTERVAL: "1000" }`), and waits until it answers HTTP.
+ * Returns `{ url, wsUrl, port, stop(), output() }`.
+ */
+export async function startServer({ vars = {}, env = {}, args = [], timeout = 120_000 } = {}) {
+  const port = await freePort();
+  const persist = mkdtempSync(path.join(os.tmpdir(), "signal-state-"));
+  const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const child = spawn(
+    path.join(ROOT, "node_modules/.bin/wrangler"),
+    [
+      "dev",
+      "--ip", "127.0.0.1",
+      "--port", String(port),
+      "--inspector-port", "0",
+      "--persist-to", persist,
+      "--show-interactive-dev-session=false",
+      "--log-level", "info",
+      ...varArgs,
+      ...args,
+    ],
+    {
+      cwd: ROOT,
+      detached: true, // own process group, so stop() reaches workerd too
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...env },
+    },
+  );
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  let dead = false;
+  exited.then(() => (dead = true));
+
+  const url = `http://127.0.0.1:${port}`;
+  const server = {
+    port,
+    url,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    output: () => out,
+    async stop() {
+      if (!dead) {
+        try {
+          process.kill(-child.pid, "SIGTERM");
+        } catch {}
+        const timer = setTimeout(() => {
+          try {
+            process.kill(-child.pid, "SIGKILL");
+          } catch {}
+        }, 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(persist, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (dead) throw new Error(`wrangler dev exited:\n${out}`);
+        const res = await fetch(url + "/", { signal: AbortSignal.timeout(2_000) });
+        return res.status === 200;
+      },
+      { timeout, interval: 200, what: `wrangler dev on port ${port}` },
+    );
+  } catch (e) {
+    await server.stop();
+    throw new Error(`${e.message}\n--- wrangler output ---\n${out}`);
+  }
+  return server;
+}
+
+/**
+ * A raw websocket speaking Engine.IO by hand: every frame is recorded in order, and `next()`
+ * hands them out one by one, waiting (bounded) when none is there yet.
+ */
+export class RawSocket {
+  constructor(ws) {
+    this.ws = ws;
+    this.frames = [];
+    this.cursor = 0;
+    this.waiters = new Set();
+    this.closeInfo = null;
+    ws.on("message", (data, isBinary) => {
+      this.frames.push(isBinary ? Buffer.from(data) : data.toString());
+      this.#wake();
+    });
+    ws.on("close", (code, reason) => {
+      this.closeInfo = { code, reason: reason.toString() };
+      this.#wake();
+    });
+    ws.on("error", () => {});
+  }
+
+  /** Opens `/socket.io/?EIO=<eio>&transport=websocket&room=<room>` (plus `extra` query). */
+  static async open(server, { eio = 4, room, extra = "", timeout = 10_000 } = {}) {
+    const q = `EIO=${eio}&transport=websocket` + (room === undefined ? "" : `&room=${encodeURIComponent(room)}`) + extra;
+    const ws = new WebSocket(`${server.wsUrl}/socket.io/?${q}`);
+    const sock = new RawSocket(ws);
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("websocket open timed out")), timeout);
+      ws.once("open", () => (clearTimeout(timer), resolve()));
+      ws.once("unexpected-response", (_req, res) => {
+        clearTimeout(timer);
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () => reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${body}`), { status: res.statusCode, body })));
+      });
+      ws.once("error", (e) => (clearTimeout(timer), reject(e)));
+    });
+    return sock;
+  }
+
+  /** Opens a socket and completes the handshake: open packet, then (v4) `40` → `40{"sid"}`. */
+  static async connect(server, opts = {}) {
+    const sock = await RawSocket.open(server, opts);
+    const open = await sock.next();
+    sock.sid = JSON.parse(open.slice(1)).sid;
+    if ((opts.eio ?? 4) === 4) {
+      sock.send("40");
+      const connect = await sock.next();
+      sock.socketId = JSON.parse(connect.slice(2)).sid;
+    } else {
+      const connect = await sock.next();
+      if (connect !== "40") throw new Error(`expected 40, got ${connect}`);
+      sock.socketId = sock.sid;
+    }
+    return sock;
+  }
+
+  #wake() {
+    for (const w of this.waiters) w();
+  }
+
+  send(data) {
+    this.ws.send(data);
+  }
+
+  /** The next frame not yet handed out, skipping heartbeat pings unless `pings` is set. */
+  async next({ timeout = 10_000, pings = false } = {}) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      while (this.cursor < this.frames.length) {
+        const f = this.frames[this.cursor++];
+        if (!pings && f === "2") continue;
+        return f;
+      }
+      if (this.closeInfo) throw new Error(`socket closed (${this.closeInfo.code}) while waiting for a frame`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no frame within ${timeout} ms (received so far: ${JSON.stringify(this.frames)})`);
+      await new Promise((resolve) => {
+        const timer = setTimeout(done, left);
+        const self = this;
+        function done() {
+          clearTimeout(timer);
+          self.waiters.delete(done);
+          resolve();
+        }
+        this.waiters.add(done);
+      });
+    }
+  }
+
+  /** The next `n` frames. */
+  async take(n, opts) {
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(await this.next(opts));
+    return out;
+  }
+
+  /** Waits for the close frame; resolves `{ code, reason }`. */
+  async closed(timeout = 10_000) {
+    await waitFor(() => this.closeInfo, { timeout, interval: 20, what: "the socket to close" });
+    return this.closeInfo;
+  }
+
+  /** Frames not yet handed out (heartbeat pings excluded). */
+  pending() {
+    return this.frames.slice(this.cursor).filter((f) => f !== "2");
+  }
+
+  close() {
+    this.ws.close();
+  }
+
+  /** Drops the TCP connection without a close frame, like a crashed peer. */
+  kill() {
+    this.ws.terminate();
+  }
+}
+
+/** `42["log",[">>> Message from server: ",…parts]]`, the exact log frame. */
+export function logFrame(...parts) {
+  return `42${JSON.stringify(["log", [">>> Message from server: ", ...parts]])}`;
+}
+
+/** `42[name,…args]`, an exact event frame. */
+export function eventFrame(name, ...args) {
+  return `42${JSON.stringify([name, ...args])}`;
+}
