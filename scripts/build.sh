@@ -13,6 +13,11 @@ if [ ! -f "$bundle_dst" ] || [ "$bundle_src" -nt "$bundle_dst" ]; then
   cp "$bundle_src" "$bundle_dst"
 fi
 
+# Several wrangler instances (tests run in parallel) may start at once: build one at a time.
+mkdir -p build
+exec 9>build/.lock
+flock 9
+
 stamp=build/.stamp
 if [ -f "$stamp" ] && [ -z "$(find Cargo.toml Cargo.lock src core/src core/Cargo.toml -newer "$stamp" -print -quit)" ] \
    && [ "${BUILD_FEATURES:-}" = "$(cat "$stamp")" ]; then
