@@ -215,7 +215,10 @@ mod tests {
     #[test]
     fn binary_framing_per_protocol() {
         assert_eq!(binary_payload(Protocol::V4, &[1, 2]), Some(&[1u8, 2][..]));
-        assert_eq!(binary_payload(Protocol::V3, &[4, 1, 2]), Some(&[1u8, 2][..]));
+        assert_eq!(
+            binary_payload(Protocol::V3, &[4, 1, 2]),
+            Some(&[1u8, 2][..])
+        );
         assert_eq!(binary_payload(Protocol::V3, &[1, 2]), None);
         assert_eq!(binary_payload(Protocol::V3, &[]), None);
         assert_eq!(encode_binary(Protocol::V3, &[9]), vec![4, 9]);

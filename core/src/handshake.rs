@@ -34,7 +34,9 @@ impl Error {
         match self {
             Error::TransportUnknown => r#"{"code":0,"message":"Transport unknown"}"#,
             Error::UnknownSid => r#"{"code":1,"message":"Session ID unknown"}"#,
-            Error::UnsupportedProtocolVersion => r#"{"code":5,"message":"Unsupported protocol version"}"#,
+            Error::UnsupportedProtocolVersion => {
+                r#"{"code":5,"message":"Unsupported protocol version"}"#
+            }
             Error::BadRequest => r#"{"code":3,"message":"Bad request"}"#,
         }
     }
@@ -111,7 +113,10 @@ mod tests {
     fn accepts_v4_and_v3_websocket_upgrades() {
         assert_eq!(
             check(q("EIO=4&transport=websocket&room=r1"), true, None),
-            Ok(Accepted { protocol: Protocol::V4, room: "r1".into() })
+            Ok(Accepted {
+                protocol: Protocol::V4,
+                room: "r1".into()
+            })
         );
         assert_eq!(
             check(q("EIO=3&transport=websocket&room=r1&t=N1"), true, None).map(|a| a.protocol),
@@ -121,15 +126,42 @@ mod tests {
 
     #[test]
     fn judges_defects_in_contract_order() {
-        assert_eq!(check(q("EIO=4&transport=polling&room=r"), true, None), Err(Error::TransportUnknown));
-        assert_eq!(check(q("EIO=4&transport=websocket&room=r"), false, None), Err(Error::TransportUnknown));
-        assert_eq!(check(q("EIO=9&room=bad room"), true, None), Err(Error::TransportUnknown));
-        assert_eq!(check(q("EIO=9&transport=websocket&room=a b"), true, None), Err(Error::UnsupportedProtocolVersion));
-        assert_eq!(check(q("transport=websocket&room=r"), true, None), Err(Error::UnsupportedProtocolVersion));
-        assert_eq!(check(q("EIO=4&transport=websocket"), true, None), Err(Error::BadRequest));
-        assert_eq!(check(q("EIO=4&transport=websocket&room="), true, None), Err(Error::BadRequest));
-        assert_eq!(check(q("EIO=4&transport=websocket&room=a.b/c"), true, None), Err(Error::BadRequest));
-        assert_eq!(check(q("EIO=4&transport=websocket&room=r&sid=abc"), true, None), Err(Error::UnknownSid));
+        assert_eq!(
+            check(q("EIO=4&transport=polling&room=r"), true, None),
+            Err(Error::TransportUnknown)
+        );
+        assert_eq!(
+            check(q("EIO=4&transport=websocket&room=r"), false, None),
+            Err(Error::TransportUnknown)
+        );
+        assert_eq!(
+            check(q("EIO=9&room=bad room"), true, None),
+            Err(Error::TransportUnknown)
+        );
+        assert_eq!(
+            check(q("EIO=9&transport=websocket&room=a b"), true, None),
+            Err(Error::UnsupportedProtocolVersion)
+        );
+        assert_eq!(
+            check(q("transport=websocket&room=r"), true, None),
+            Err(Error::UnsupportedProtocolVersion)
+        );
+        assert_eq!(
+            check(q("EIO=4&transport=websocket"), true, None),
+            Err(Error::BadRequest)
+        );
+        assert_eq!(
+            check(q("EIO=4&transport=websocket&room="), true, None),
+            Err(Error::BadRequest)
+        );
+        assert_eq!(
+            check(q("EIO=4&transport=websocket&room=a.b/c"), true, None),
+            Err(Error::BadRequest)
+        );
+        assert_eq!(
+            check(q("EIO=4&transport=websocket&room=r&sid=abc"), true, None),
+            Err(Error::UnknownSid)
+        );
     }
 
     #[test]
@@ -139,15 +171,28 @@ mod tests {
             Ok("conformance".to_string())
         );
         assert_eq!(
-            check(q("EIO=4&transport=websocket&room=x y"), true, Some("conformance")),
+            check(
+                q("EIO=4&transport=websocket&room=x y"),
+                true,
+                Some("conformance")
+            ),
             Err(Error::BadRequest)
         );
     }
 
     #[test]
     fn error_bodies_are_the_reference_strings() {
-        assert_eq!(Error::TransportUnknown.body(), r#"{"code":0,"message":"Transport unknown"}"#);
-        assert_eq!(Error::UnsupportedProtocolVersion.body(), r#"{"code":5,"message":"Unsupported protocol version"}"#);
-        assert_eq!(Error::BadRequest.body(), r#"{"code":3,"message":"Bad request"}"#);
+        assert_eq!(
+            Error::TransportUnknown.body(),
+            r#"{"code":0,"message":"Transport unknown"}"#
+        );
+        assert_eq!(
+            Error::UnsupportedProtocolVersion.body(),
+            r#"{"code":5,"message":"Unsupported protocol version"}"#
+        );
+        assert_eq!(
+            Error::BadRequest.body(),
+            r#"{"code":3,"message":"Bad request"}"#
+        );
     }
 }

@@ -240,13 +240,23 @@ impl<H: Clone + PartialEq> Room<H> {
             return out;
         }
         if self.entries[i].pending_binary > 0 {
-            self.drop_conn(i, close_code::PROTOCOL_ERROR, "expected a binary frame", &mut out);
+            self.drop_conn(
+                i,
+                close_code::PROTOCOL_ERROR,
+                "expected a binary frame",
+                &mut out,
+            );
             return out;
         }
         let packet = match engineio::decode(frame) {
             Ok(p) => p,
             Err(_) => {
-                self.drop_conn(i, close_code::PROTOCOL_ERROR, "invalid Engine.IO packet", &mut out);
+                self.drop_conn(
+                    i,
+                    close_code::PROTOCOL_ERROR,
+                    "invalid Engine.IO packet",
+                    &mut out,
+                );
                 return out;
             }
         };
@@ -266,14 +276,22 @@ impl<H: Clone + PartialEq> Room<H> {
                     out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
                 }
             }
-            engineio::Packet::Ping(_) | engineio::Packet::Pong(_) => {
-                self.drop_conn(i, close_code::PROTOCOL_ERROR, "invalid heartbeat direction", &mut out)
+            engineio::Packet::Ping(_) | engineio::Packet::Pong(_) => self.drop_conn(
+                i,
+                close_code::PROTOCOL_ERROR,
+                "invalid heartbeat direction",
+                &mut out,
+            ),
+            engineio::Packet::Close => {
+                self.drop_conn(i, close_code::NORMAL, "client closed", &mut out)
             }
-            engineio::Packet::Close => self.drop_conn(i, close_code::NORMAL, "client closed", &mut out),
             engineio::Packet::Noop => {}
-            engineio::Packet::Open(_) | engineio::Packet::Upgrade => {
-                self.drop_conn(i, close_code::PROTOCOL_ERROR, "unexpected Engine.IO packet", &mut out)
-            }
+            engineio::Packet::Open(_) | engineio::Packet::Upgrade => self.drop_conn(
+                i,
+                close_code::PROTOCOL_ERROR,
+                "unexpected Engine.IO packet",
+                &mut out,
+            ),
         }
         out
     }
@@ -293,7 +311,12 @@ impl<H: Clone + PartialEq> Room<H> {
         let payload = match engineio::binary_payload(e.conn.protocol, frame) {
             Some(p) if e.pending_binary > 0 => p,
             _ => {
-                self.drop_conn(i, close_code::PROTOCOL_ERROR, "unexpected binary frame", &mut out);
+                self.drop_conn(
+                    i,
+                    close_code::PROTOCOL_ERROR,
+                    "unexpected binary frame",
+                    &mut out,
+                );
                 return out;
             }
         };
@@ -337,7 +360,8 @@ impl<H: Clone + PartialEq> Room<H> {
         let default_ns = packet.ns == "/";
         match packet.kind {
             PacketType::Connect if !default_ns => {
-                let frame = socketio::invalid_namespace_frame(packet.ns, conn.protocol == Protocol::V4);
+                let frame =
+                    socketio::invalid_namespace_frame(packet.ns, conn.protocol == Protocol::V4);
                 out.push(Action::Send(self.entries[i].handle.clone(), frame));
             }
             PacketType::Connect => {
@@ -347,7 +371,10 @@ impl<H: Clone + PartialEq> Room<H> {
                 let e = &mut self.entries[i];
                 e.conn.connected = true;
                 out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
-                out.push(Action::Send(e.handle.clone(), socketio::connect_frame(Some(&e.conn.sio_sid))));
+                out.push(Action::Send(
+                    e.handle.clone(),
+                    socketio::connect_frame(Some(&e.conn.sio_sid)),
+                ));
             }
             _ if !default_ns => {
                 self.drop_conn(i, close_code::PROTOCOL_ERROR, "unknown namespace", out)
@@ -373,7 +400,12 @@ impl<H: Clone + PartialEq> Room<H> {
                     }
                 };
                 if events::RESERVED.contains(&event.name.as_str()) {
-                    return self.drop_conn(i, close_code::PROTOCOL_ERROR, "reserved event name", out);
+                    return self.drop_conn(
+                        i,
+                        close_code::PROTOCOL_ERROR,
+                        "reserved event name",
+                        out,
+                    );
                 }
                 if packet.kind == PacketType::BinaryEvent {
                     self.on_binary_event(i, packet.attachments, packet.data, &event, out);
@@ -456,20 +488,38 @@ impl<H: Clone + PartialEq> Room<H> {
         match taken {
             0 => {
                 self.seat(i, out);
-                out.push(Action::Send(me, socketio::event_frame(events::CREATED, &[&room_json, &sid_json])));
+                out.push(Action::Send(
+                    me,
+                    socketio::event_frame(events::CREATED, &[&room_json, &sid_json]),
+                ));
             }
             n if n < MAX_SEATS => {
                 let peer = self.peer_of(i).map(|j| self.entries[j].handle.clone());
                 self.seat(i, out);
-                out.push(Action::Send(me.clone(), socketio::event_frame(events::JOINED, &[&room_json, &sid_json])));
-                out.push(Action::Send(me, socketio::event_frame(events::READY, &[&room_json])));
+                out.push(Action::Send(
+                    me.clone(),
+                    socketio::event_frame(events::JOINED, &[&room_json, &sid_json]),
+                ));
+                out.push(Action::Send(
+                    me,
+                    socketio::event_frame(events::READY, &[&room_json]),
+                ));
                 if let Some(peer) = peer {
-                    out.push(Action::Send(peer.clone(), socketio::event_frame(events::JOIN, &[&room_json])));
-                    out.push(Action::Send(peer, socketio::event_frame(events::READY, &[&room_json])));
+                    out.push(Action::Send(
+                        peer.clone(),
+                        socketio::event_frame(events::JOIN, &[&room_json]),
+                    ));
+                    out.push(Action::Send(
+                        peer,
+                        socketio::event_frame(events::READY, &[&room_json]),
+                    ));
                 }
             }
             _ => {
-                out.push(Action::Send(me.clone(), socketio::event_frame(events::FULL, &[&room_json])));
+                out.push(Action::Send(
+                    me.clone(),
+                    socketio::event_frame(events::FULL, &[&room_json]),
+                ));
                 out.push(Action::Send(me, socketio::DISCONNECT_FRAME.to_string()));
                 self.drop_conn(i, close_code::NORMAL, "room full", out);
             }
@@ -517,7 +567,10 @@ impl<H: Clone + PartialEq> Room<H> {
         out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
         if let Some(j) = peer {
             let room = json_string(&self.entries[j].conn.room);
-            out.push(Action::Send(self.entries[j].handle.clone(), socketio::event_frame(events::BYE, &[&room])));
+            out.push(Action::Send(
+                self.entries[j].handle.clone(),
+                socketio::event_frame(events::BYE, &[&room]),
+            ));
         }
     }
 
@@ -564,14 +617,18 @@ impl<H: Clone + PartialEq> Room<H> {
             }
         }
         // Ping every v4 socket together once one is due, so a room wakes once per interval.
-        let due = self
-            .entries
-            .iter()
-            .any(|e| e.conn.protocol == Protocol::V4 && !e.conn.awaiting_pong && now >= e.conn.last_ping + cfg.ping_interval);
+        let due = self.entries.iter().any(|e| {
+            e.conn.protocol == Protocol::V4
+                && !e.conn.awaiting_pong
+                && now >= e.conn.last_ping + cfg.ping_interval
+        });
         if due {
             for e in &mut self.entries {
                 let c = &mut e.conn;
-                if c.protocol == Protocol::V4 && !c.awaiting_pong && now >= c.last_ping + cfg.ping_interval / 2 {
+                if c.protocol == Protocol::V4
+                    && !c.awaiting_pong
+                    && now >= c.last_ping + cfg.ping_interval / 2
+                {
                     c.awaiting_pong = true;
                     c.last_ping = now;
                     out.push(Action::Persist(e.handle.clone(), c.clone()));

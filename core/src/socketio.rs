@@ -176,7 +176,9 @@ fn check_payload(kind: PacketType, data: &str) -> Result<(), Error> {
     match kind {
         PacketType::Disconnect => Err(Error::BadPayload),
         PacketType::Connect if first == Some(b'{') => json::validate(data),
-        PacketType::ConnectError if matches!(first, Some(b'{') | Some(b'"')) => json::validate(data),
+        PacketType::ConnectError if matches!(first, Some(b'{') | Some(b'"')) => {
+            json::validate(data)
+        }
         PacketType::Event | PacketType::BinaryEvent if first == Some(b'[') => {
             // Checked fully when the event is read; here only the framing.
             json::validate(data)
@@ -212,7 +214,8 @@ pub fn read_event(data: &str) -> Result<Event<'_>, Error> {
 /// Encodes an EVENT for the default namespace: `42["name",arg,…]` (Engine.IO prefix included).
 /// Each argument is raw JSON, copied as is.
 pub fn event_frame(name: &str, args: &[&str]) -> String {
-    let mut out = String::with_capacity(8 + name.len() + args.iter().map(|a| a.len() + 1).sum::<usize>());
+    let mut out =
+        String::with_capacity(8 + name.len() + args.iter().map(|a| a.len() + 1).sum::<usize>());
     out.push_str("42[");
     out.push_str(&crate::engineio::json_string(name));
     for a in args {
@@ -265,9 +268,18 @@ mod tests {
             decode("0{\"token\":\"x\"}"),
             Ok(p(PacketType::Connect, "/", None, "{\"token\":\"x\"}"))
         );
-        assert_eq!(decode("0/admin,"), Ok(p(PacketType::Connect, "/admin", None, "")));
-        assert_eq!(decode("0/admin"), Ok(p(PacketType::Connect, "/admin", None, "")));
-        assert_eq!(decode("0/admin?a=b,"), Ok(p(PacketType::Connect, "/admin", None, "")));
+        assert_eq!(
+            decode("0/admin,"),
+            Ok(p(PacketType::Connect, "/admin", None, ""))
+        );
+        assert_eq!(
+            decode("0/admin"),
+            Ok(p(PacketType::Connect, "/admin", None, ""))
+        );
+        assert_eq!(
+            decode("0/admin?a=b,"),
+            Ok(p(PacketType::Connect, "/admin", None, ""))
+        );
         assert_eq!(decode("0/,"), Ok(p(PacketType::Connect, "/", None, "")));
     }
 
@@ -285,7 +297,10 @@ mod tests {
             decode("2/chat,7[\"x\"]"),
             Ok(p(PacketType::Event, "/chat", Some(7), "[\"x\"]"))
         );
-        assert_eq!(decode("3456[]"), Ok(p(PacketType::Ack, "/", Some(456), "[]")));
+        assert_eq!(
+            decode("3456[]"),
+            Ok(p(PacketType::Ack, "/", Some(456), "[]"))
+        );
     }
 
     #[test]
@@ -295,7 +310,10 @@ mod tests {
         assert_eq!(d.attachments, 1);
         assert_eq!(d.data, "[\"message\",{\"_placeholder\":true,\"num\":0}]");
         let d = decode("62-/x,9[{\"_placeholder\":true,\"num\":1}]").unwrap();
-        assert_eq!((d.kind, d.attachments, d.ns, d.ack_id), (PacketType::BinaryAck, 2, "/x", Some(9)));
+        assert_eq!(
+            (d.kind, d.attachments, d.ns, d.ack_id),
+            (PacketType::BinaryAck, 2, "/x", Some(9))
+        );
     }
 
     #[test]
@@ -331,7 +349,10 @@ mod tests {
     fn reads_event_name_and_raw_args() {
         let e = read_event("[\"message\",{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"},2]").unwrap();
         assert_eq!(e.name, "message");
-        assert_eq!(e.args, vec!["{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}", "2"]);
+        assert_eq!(
+            e.args,
+            vec!["{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}", "2"]
+        );
         let e = read_event("[\"create\\u0020or join\", \"r1\" ]").unwrap();
         assert_eq!(e.name, "create or join");
         assert_eq!(e.args, vec!["\"r1\""]);
@@ -343,7 +364,10 @@ mod tests {
 
     #[test]
     fn encodes_server_frames() {
-        assert_eq!(event_frame("created", &["\"r\"", "\"s\""]), "42[\"created\",\"r\",\"s\"]");
+        assert_eq!(
+            event_frame("created", &["\"r\"", "\"s\""]),
+            "42[\"created\",\"r\",\"s\"]"
+        );
         assert_eq!(event_frame("ready", &[]), "42[\"ready\"]");
         assert_eq!(connect_frame(Some("abc")), "40{\"sid\":\"abc\"}");
         assert_eq!(connect_frame(None), "40");
@@ -351,6 +375,9 @@ mod tests {
             invalid_namespace_frame("/x", true),
             "44/x,{\"message\":\"Invalid namespace\"}"
         );
-        assert_eq!(invalid_namespace_frame("/x", false), "44/x,\"Invalid namespace\"");
+        assert_eq!(
+            invalid_namespace_frame("/x", false),
+            "44/x,\"Invalid namespace\""
+        );
     }
 }

@@ -1,0 +1,628 @@
+//! The room state machine against the contract's room table, for Engine.IO v4 and v3, with the
+//! exact frames each socket receives.
+
+use signal_core::engineio::Protocol;
+use signal_core::room::{close_code, Action, Config, Conn, Room};
+
+const ROOM: &str = "r1";
+
+fn log(parts: &[&str]) -> String {
+    let mut v = vec![">>> Message from server: ".to_string()];
+    v.extend(parts.iter().map(|s| s.to_string()));
+    format!("42{}", serde_json::json!(["log", v]))
+}
+
+fn conn(id: u32, protocol: Protocol, now: u64) -> Conn {
+    Conn {
+        sid: format!("eio{id}"),
+        sio_sid: format!("sio{id}"),
+        protocol,
+        room: ROOM.to_string(),
+        connected: false,
+        seated: false,
+        opened_at: now,
+        last_ping: 0,
+        awaiting_pong: false,
+        closing: false,
+    }
+}
+
+/// Frames sent to `h`, in order.
+fn sent(actions: &[Action<u32>], h: u32) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(to, f) if *to == h => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn closes(actions: &[Action<u32>]) -> Vec<(u32, u16)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Close(h, code, _) => Some((*h, *code)),
+            _ => None,
+        })
+        .collect()
+}
+
+struct T {
+    room: Room<u32>,
+    now: u64,
+}
+
+impl T {
+    fn new() -> T {
+        T {
+            room: Room::new(Config::default()),
+            now: 1_000_000,
+        }
+    }
+
+    /// Opens socket `h` and connects it to `/`; returns the frames it got.
+    fn connect(&mut self, h: u32, p: Protocol) -> Vec<String> {
+        let a = self.room.open(h, conn(h, p, self.now));
+        let mut got = sent(&a, h);
+        if p == Protocol::V4 {
+            got.extend(sent(&self.room.on_text(&h, "40", self.now), h));
+        }
+        got
+    }
+
+    fn text(&mut self, h: u32, frame: &str) -> Vec<Action<u32>> {
+        self.room.on_text(&h, frame, self.now)
+    }
+
+    fn ask(&mut self, h: u32) -> Vec<Action<u32>> {
+        self.text(h, r#"42["create or join","r1"]"#)
+    }
+}
+
+fn id(h: u32, p: Protocol) -> String {
+    match p {
+        Protocol::V4 => format!("sio{h}"),
+        Protocol::V3 => format!("eio{h}"),
+    }
+}
+
+const BOTH: [Protocol; 2] = [Protocol::V4, Protocol::V3];
+
+#[test]
+fn handshake_frames_per_protocol() {
+    let mut t = T::new();
+    assert_eq!(
+        t.connect(1, Protocol::V4),
+        vec![
+            r#"0{"sid":"eio1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":65536}"#.to_string(),
+            r#"40{"sid":"sio1"}"#.to_string(),
+        ]
+    );
+    assert_eq!(
+        t.connect(2, Protocol::V3),
+        vec![
+            r#"0{"sid":"eio2","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#.to_string(),
+            "40".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn first_asker_gets_two_log_lines_then_created() {
+    for p in BOTH {
+        let mut t = T::new();
+        t.connect(1, p);
+        let a = t.ask(1);
+        assert_eq!(
+            sent(&a, 1),
+            vec![
+                log(&["Room r1 has 0 client(s)"]),
+                log(&["Request to create or join room r1"]),
+                format!(r#"42["created","r1","{}"]"#, id(1, p)),
+            ],
+            "{p:?}"
+        );
+        assert_eq!(t.room.seats_taken(), 1);
+    }
+}
+
+#[test]
+fn second_asker_gets_joined_and_ready_and_first_gets_join_and_ready() {
+    for p1 in BOTH {
+        for p2 in BOTH {
+            let mut t = T::new();
+            t.connect(1, p1);
+            t.connect(2, p2);
+            t.ask(1);
+            let a = t.ask(2);
+            assert_eq!(
+                sent(&a, 2),
+                vec![
+                    log(&["Room r1 has 1 client(s)"]),
+                    log(&["Request to create or join room r1"]),
+                    format!(r#"42["joined","r1","{}"]"#, id(2, p2)),
+                    r#"42["ready","r1"]"#.to_string(),
+                ]
+            );
+            assert_eq!(
+                sent(&a, 1),
+                vec![
+                    r#"42["join","r1"]"#.to_string(),
+                    r#"42["ready","r1"]"#.to_string()
+                ]
+            );
+            assert_eq!(t.room.seats_taken(), 2);
+        }
+    }
+}
+
+#[test]
+fn third_asker_gets_full_then_disconnect_and_close() {
+    for p in BOTH {
+        let mut t = T::new();
+        t.connect(1, Protocol::V4);
+        t.connect(2, Protocol::V4);
+        t.connect(3, p);
+        t.ask(1);
+        t.ask(2);
+        let a = t.ask(3);
+        assert_eq!(
+            sent(&a, 3),
+            vec![
+                log(&["Room r1 has 2 client(s)"]),
+                log(&["Request to create or join room r1"]),
+                r#"42["full","r1"]"#.to_string(),
+                "41".to_string(),
+            ]
+        );
+        assert!(sent(&a, 1).is_empty() && sent(&a, 2).is_empty());
+        assert_eq!(closes(&a), vec![(3, close_code::NORMAL)]);
+        assert!(t.room.conn(&3).is_none());
+        assert_eq!(t.room.seats_taken(), 2);
+    }
+}
+
+#[test]
+fn message_goes_to_the_other_seat_byte_for_byte_and_sender_gets_log() {
+    for p in BOTH {
+        let mut t = T::new();
+        t.connect(1, p);
+        t.connect(2, Protocol::V4);
+        t.connect(3, p); // unseated onlooker
+        t.ask(1);
+        t.ask(2);
+        let payload = r#"{"type":"candidate","label":0,"id":"0","candidate":"candidate:1 1 udp 2122260223 192.168.1.2 54321 typ host é ✓"}"#;
+        let frame = format!(r#"42["message",{payload}]"#);
+        let a = t.text(1, &frame);
+        assert_eq!(sent(&a, 2), vec![frame.clone()]);
+        assert_eq!(
+            sent(&a, 1),
+            vec![format!(
+                r#"42["log",[">>> Message from server: ","Got message:",{payload}]]"#
+            )]
+        );
+        assert!(sent(&a, 3).is_empty());
+    }
+}
+
+#[test]
+fn message_with_ack_id_is_relayed_without_it() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V4);
+    t.ask(1);
+    t.ask(2);
+    let a = t.text(1, r#"4217["message","x"]"#);
+    assert_eq!(sent(&a, 2), vec![r#"42["message","x"]"#.to_string()]);
+}
+
+#[test]
+fn unseated_message_reaches_nobody() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V4);
+    t.ask(1);
+    let a = t.text(2, r#"42["message","sneaky"]"#);
+    assert!(a.iter().all(|a| !matches!(a, Action::Send(..))), "{a:?}");
+}
+
+#[test]
+fn bye_frees_the_seat_and_tells_the_peer_then_a_newcomer_joins() {
+    for p in BOTH {
+        let mut t = T::new();
+        t.connect(1, Protocol::V4);
+        t.connect(2, p);
+        t.connect(3, Protocol::V4);
+        t.ask(1);
+        t.ask(2);
+        let a = t.text(2, r#"42["bye","r1"]"#);
+        assert_eq!(sent(&a, 1), vec![r#"42["bye","r1"]"#.to_string()]);
+        assert!(sent(&a, 2).is_empty());
+        assert_eq!(t.room.seats_taken(), 1);
+        let a = t.ask(3);
+        assert_eq!(sent(&a, 3)[2], r#"42["joined","r1","sio3"]"#);
+        assert_eq!(
+            sent(&a, 1),
+            vec![
+                r#"42["join","r1"]"#.to_string(),
+                r#"42["ready","r1"]"#.to_string()
+            ]
+        );
+    }
+}
+
+#[test]
+fn close_of_a_seated_socket_sends_bye_once() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V3);
+    t.ask(1);
+    t.ask(2);
+    let a = t.room.on_close(&2);
+    assert_eq!(sent(&a, 1), vec![r#"42["bye","r1"]"#.to_string()]);
+    assert!(t.room.on_close(&2).is_empty());
+    assert_eq!(t.room.seats_taken(), 1);
+}
+
+#[test]
+fn unseated_sockets_never_cause_bye() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V4);
+    t.ask(1);
+    assert!(sent(&t.room.on_close(&2), 1).is_empty());
+    t.connect(3, Protocol::V4);
+    assert!(sent(&t.text(3, r#"42["bye"]"#), 1).is_empty());
+}
+
+#[test]
+fn create_or_join_for_another_room_changes_nothing() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    let a = t.text(1, r#"42["create or join","other"]"#);
+    assert_eq!(
+        sent(&a, 1),
+        vec![log(&[
+            "Ignored create or join: this connection belongs to room r1"
+        ])]
+    );
+    assert_eq!(t.room.seats_taken(), 0);
+    let a = t.text(1, r#"42["create or join"]"#);
+    assert_eq!(sent(&a, 1).len(), 1);
+    assert_eq!(t.room.seats_taken(), 0);
+}
+
+#[test]
+fn create_or_join_twice_changes_nothing() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.ask(1);
+    let a = t.ask(1);
+    assert_eq!(
+        sent(&a, 1),
+        vec![
+            log(&["Room r1 has 1 client(s)"]),
+            log(&["Request to create or join room r1"]),
+            log(&["You already have a seat in room r1"]),
+        ]
+    );
+    assert_eq!(t.room.seats_taken(), 1);
+}
+
+#[test]
+fn unknown_events_are_ignored() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    assert!(t.text(1, r#"42["ipaddr"]"#).is_empty());
+    assert!(t.text(1, r#"42[7,"x"]"#).is_empty());
+    assert!(t.room.conn(&1).is_some());
+}
+
+#[test]
+fn malformed_input_closes_only_that_socket() {
+    let cases = [
+        "",
+        "7",
+        "4",
+        "49",
+        "42{}",
+        "42[]",
+        "42[\"message\"",
+        "42[null]",
+        "42[\"connect\"]",
+        "42[\"disconnect\"]",
+        "42[\"newListener\",1]",
+        "4299999999999999999999[\"x\"]",
+        "42/other,[\"message\",1]",
+        "46-[]",
+        "461-[]",
+        "40",
+        "5",
+        "0{}",
+        "2",
+        "4Z",
+    ];
+    for (n, frame) in cases.iter().enumerate() {
+        let mut t = T::new();
+        t.connect(1, Protocol::V4);
+        t.connect(2, Protocol::V4);
+        t.ask(1);
+        t.ask(2);
+        let a = t.text(2, frame);
+        assert_eq!(
+            closes(&a),
+            vec![(2, close_code::PROTOCOL_ERROR)],
+            "case {n}: {frame:?} -> {a:?}"
+        );
+        // The peer learns only that the seat is free.
+        assert_eq!(
+            sent(&a, 1),
+            vec![r#"42["bye","r1"]"#.to_string()],
+            "case {n}"
+        );
+        assert!(sent(&a, 2).is_empty(), "case {n}");
+        let a = t.text(1, r#"42["message","still here"]"#);
+        assert_eq!(
+            sent(&a, 1).len(),
+            1,
+            "case {n}: the survivor still gets its log line"
+        );
+    }
+}
+
+#[test]
+fn event_before_connect_closes_the_socket() {
+    let mut t = T::new();
+    t.room.open(1, conn(1, Protocol::V4, t.now));
+    let a = t.ask(1);
+    assert_eq!(closes(&a), vec![(1, close_code::PROTOCOL_ERROR)]);
+}
+
+#[test]
+fn v3_connect_for_default_namespace_closes() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V3);
+    assert_eq!(
+        closes(&t.text(1, "40")),
+        vec![(1, close_code::PROTOCOL_ERROR)]
+    );
+}
+
+#[test]
+fn other_namespace_gets_connect_error_and_socket_stays() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V3);
+    assert_eq!(
+        sent(&t.text(1, "40/admin,"), 1),
+        vec![r#"44/admin,{"message":"Invalid namespace"}"#.to_string()]
+    );
+    assert_eq!(
+        sent(&t.text(2, "40/admin"), 2),
+        vec![r#"44/admin,"Invalid namespace""#.to_string()]
+    );
+    assert!(t.room.conn(&1).is_some() && t.room.conn(&2).is_some());
+}
+
+#[test]
+fn oversize_frame_closes_with_1009() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    let big = format!(r#"42["message","{}"]"#, "x".repeat(70_000));
+    assert_eq!(closes(&t.text(1, &big)), vec![(1, close_code::TOO_BIG)]);
+}
+
+#[test]
+fn heartbeat_in_the_wrong_direction_closes() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V3);
+    assert_eq!(
+        closes(&t.text(1, "2")),
+        vec![(1, close_code::PROTOCOL_ERROR)]
+    );
+    assert_eq!(
+        closes(&t.text(2, "3")),
+        vec![(2, close_code::PROTOCOL_ERROR)]
+    );
+}
+
+#[test]
+fn v3_ping_is_answered_with_pong_and_data() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V3);
+    assert_eq!(sent(&t.text(1, "2"), 1), vec!["3".to_string()]);
+    assert_eq!(sent(&t.text(1, "2probe"), 1), vec!["3probe".to_string()]);
+}
+
+#[test]
+fn v4_heartbeat_pings_then_times_out_a_silent_socket() {
+    let cfg = Config::default();
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V4);
+    t.ask(1);
+    t.ask(2);
+    let due = t.room.next_alarm().unwrap();
+    assert_eq!(due, t.now + cfg.ping_interval);
+    let a = t.room.on_alarm(due, |_| None);
+    assert_eq!(sent(&a, 1), vec!["2".to_string()]);
+    assert_eq!(sent(&a, 2), vec!["2".to_string()]);
+    // Socket 1 answers, socket 2 is silent.
+    t.room.on_text(&1, "3", due + 5);
+    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_timeout));
+    let a = t.room.on_alarm(due + cfg.ping_timeout, |_| None);
+    assert_eq!(closes(&a), vec![(2, close_code::NORMAL)]);
+    assert_eq!(sent(&a, 1), vec![r#"42["bye","r1"]"#.to_string()]);
+    // With every pong in, the next wake is the next ping round: one wake per interval.
+    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_interval));
+}
+
+#[test]
+fn v4_all_pongs_in_moves_the_alarm_to_the_next_round() {
+    let cfg = Config::default();
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V4);
+    let due = t.room.next_alarm().unwrap();
+    t.room.on_alarm(due, |_| None);
+    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_timeout));
+    t.room.on_text(&1, "3", due + 1);
+    t.room.on_text(&2, "3", due + 2);
+    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_interval));
+}
+
+#[test]
+fn v4_sockets_opened_at_different_times_are_pinged_together() {
+    let cfg = Config::default();
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.now += 3_000;
+    t.connect(2, Protocol::V4);
+    let due = t.room.next_alarm().unwrap();
+    let a = t.room.on_alarm(due, |_| None);
+    assert_eq!(sent(&a, 1), vec!["2".to_string()]);
+    assert_eq!(
+        sent(&a, 2),
+        vec!["2".to_string()],
+        "pinged early to share the wake"
+    );
+    t.room.on_text(&1, "3", due + 1);
+    t.room.on_text(&2, "3", due + 1);
+    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_interval));
+}
+
+#[test]
+fn v3_silence_times_out_but_auto_answered_pings_keep_it_alive() {
+    let cfg = Config::default();
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V3);
+    t.ask(1);
+    t.ask(2);
+    t.room.on_text(&1, "3", t.now); // keep socket 1 healthy
+    let deadline = t.now + cfg.ping_interval + cfg.ping_timeout;
+    // The platform answered a v3 ping 10 s ago: alive.
+    let a = t
+        .room
+        .on_alarm(deadline, |h| (*h == 2).then_some(deadline - 10_000));
+    assert!(closes(&a).is_empty(), "{a:?}");
+    // Silent ever since: closed, and the peer gets bye.
+    t.room.on_text(&1, "3", deadline);
+    let later = deadline - 10_000 + cfg.ping_interval + cfg.ping_timeout;
+    let a = t
+        .room
+        .on_alarm(later, |h| (*h == 2).then_some(deadline - 10_000));
+    assert_eq!(closes(&a), vec![(2, close_code::NORMAL)]);
+    assert_eq!(sent(&a, 1)[0], r#"42["bye","r1"]"#);
+}
+
+#[test]
+fn v4_client_pinging_the_server_via_auto_response_is_closed_at_the_next_alarm() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    let now = t.now + 100;
+    let a = t.room.on_alarm(now, |_| Some(now - 50));
+    assert_eq!(closes(&a), vec![(1, close_code::PROTOCOL_ERROR)]);
+}
+
+#[test]
+fn connect_timeout_closes_sockets_that_never_connect() {
+    let cfg = Config::default();
+    let mut t = T::new();
+    t.room.open(1, conn(1, Protocol::V4, t.now));
+    assert_eq!(
+        t.room.next_alarm(),
+        Some(t.now + cfg.ping_interval.min(cfg.connect_timeout))
+    );
+    let a = t.room.on_alarm(t.now + cfg.connect_timeout, |_| None);
+    assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
+    assert_eq!(t.room.next_alarm(), None, "no alarm for an empty room");
+}
+
+#[test]
+fn restored_room_keeps_seats_and_relays() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V3);
+    t.ask(1);
+    let a = t.ask(2);
+    // Collect the persisted state, as the attachments would hold it.
+    let mut stored = std::collections::HashMap::new();
+    for h in [1u32, 2] {
+        stored.insert(h, t.room.conn(&h).unwrap().clone());
+    }
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, Action::Persist(2, c) if c.seated)));
+    let mut fresh: Room<u32> = Room::new(Config::default());
+    for (h, c) in stored {
+        fresh.restore(h, c, 0);
+    }
+    assert_eq!(fresh.seats_taken(), 2);
+    let a = fresh.on_text(&2, r#"42["message",{"sdp":"v=0"}]"#, t.now);
+    assert_eq!(
+        sent(&a, 1),
+        vec![r#"42["message",{"sdp":"v=0"}]"#.to_string()]
+    );
+    let a = fresh.on_text(&3, r#"42["create or join","r1"]"#, t.now);
+    assert!(a.is_empty(), "unknown handles are ignored");
+}
+
+#[test]
+fn binary_message_is_relayed_with_its_attachment_reframed_per_protocol() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V3);
+    t.ask(1);
+    t.ask(2);
+    let header = r#"451-["message",{"_placeholder":true,"num":0}]"#;
+    let a = t.text(1, header);
+    assert_eq!(sent(&a, 2), vec![header.to_string()]);
+    let a = t.room.on_binary(&1, &[1, 2, 3], t.now);
+    assert_eq!(a, vec![Action::SendBinary(2, vec![4, 1, 2, 3])]);
+    // v3 → v4: the type byte is stripped.
+    let a = t.text(2, header);
+    assert_eq!(sent(&a, 1), vec![header.to_string()]);
+    let a = t.room.on_binary(&2, &[4, 9], t.now);
+    assert_eq!(a, vec![Action::SendBinary(1, vec![9])]);
+}
+
+#[test]
+fn binary_frame_without_a_binary_packet_closes() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    assert_eq!(
+        closes(&t.room.on_binary(&1, &[1], t.now)),
+        vec![(1, close_code::PROTOCOL_ERROR)]
+    );
+}
+
+#[test]
+fn text_frame_while_attachments_are_owed_closes() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.text(1, r#"451-["other",{"_placeholder":true,"num":0}]"#);
+    assert_eq!(
+        closes(&t.text(1, r#"42["x"]"#)),
+        vec![(1, close_code::PROTOCOL_ERROR)]
+    );
+}
+
+#[test]
+fn client_disconnect_packet_frees_the_seat() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V4);
+    t.ask(1);
+    t.ask(2);
+    let a = t.text(2, "41");
+    assert_eq!(sent(&a, 1), vec![r#"42["bye","r1"]"#.to_string()]);
+    assert!(!t.room.conn(&2).unwrap().connected);
+    // It may connect again, and is a newcomer then.
+    assert_eq!(
+        sent(&t.text(2, "40"), 2),
+        vec![r#"40{"sid":"sio2"}"#.to_string()]
+    );
+}
