@@ -19,17 +19,28 @@ fn number<T: std::str::FromStr>(env: &Env, name: &str) -> Option<T> {
 pub fn room(env: &Env) -> Config {
     let d = Config::default();
     Config {
-        ping_interval: number(env, "PING_INTERVAL").filter(|&v| v > 0).unwrap_or(d.ping_interval),
-        ping_timeout: number(env, "PING_TIMEOUT").filter(|&v| v > 0).unwrap_or(d.ping_timeout),
-        max_payload: number(env, "MAX_PAYLOAD").filter(|&v| v > 0).unwrap_or(d.max_payload),
-        connect_timeout: number(env, "CONNECT_TIMEOUT").filter(|&v| v > 0).unwrap_or(d.connect_timeout),
+        ping_interval: number(env, "PING_INTERVAL")
+            .filter(|&v| v > 0)
+            .unwrap_or(d.ping_interval),
+        ping_timeout: number(env, "PING_TIMEOUT")
+            .filter(|&v| v > 0)
+            .unwrap_or(d.ping_timeout),
+        max_payload: number(env, "MAX_PAYLOAD")
+            .filter(|&v| v > 0)
+            .unwrap_or(d.max_payload),
+        connect_timeout: number(env, "CONNECT_TIMEOUT")
+            .filter(|&v| v > 0)
+            .unwrap_or(d.connect_timeout),
     }
 }
 
 /// The room for `/socket.io/` connections that name none. Unset in production: such
 /// connections are refused with `{"code":3,"message":"Bad request"}`.
 pub fn default_room(env: &Env) -> Option<String> {
-    env.var("DEFAULT_ROOM").ok().map(|v| v.to_string()).filter(|v| !v.is_empty())
+    env.var("DEFAULT_ROOM")
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// The ICE servers handed to the page, as a JSON array. Used only when `ICE_SERVERS` parses as
@@ -39,6 +50,11 @@ pub fn ice_servers(env: &Env) -> String {
     env.var("ICE_SERVERS")
         .ok()
         .map(|v| v.to_string())
-        .filter(|v| matches!(serde_json::from_str::<serde_json::Value>(v), Ok(serde_json::Value::Array(_))))
+        .filter(|v| {
+            matches!(
+                serde_json::from_str::<serde_json::Value>(v),
+                Ok(serde_json::Value::Array(_))
+            )
+        })
         .unwrap_or_else(|| DEFAULT.to_string())
 }

@@ -79,7 +79,9 @@ async fn socket_io(req: Request, env: &Env) -> Result<Response> {
 pub fn handshake_error(err: handshake::Error) -> Result<Response> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json")?;
-    Ok(Response::ok(err.body())?.with_status(400).with_headers(headers))
+    Ok(Response::ok(err.body())?
+        .with_status(400)
+        .with_headers(headers))
 }
 
 /// `/new`: a fresh unguessable room, as a redirect to its page.
@@ -106,7 +108,9 @@ async fn room_page(room: &str, url: &Url, env: &Env) -> Result<Response> {
     // The assets router drops `.html` (`/room.html` redirects to `/room`).
     page.set_path("/room");
     page.set_query(None);
-    env.assets(ASSETS_BINDING)?.fetch(page.to_string(), None).await
+    env.assets(ASSETS_BINDING)?
+        .fetch(page.to_string(), None)
+        .await
 }
 
 /// `/config.json`: what the page needs from the deployment (its ICE servers).

@@ -94,13 +94,20 @@ impl DurableObject for Room {
         Response::from_websocket(pair.client)
     }
 
-    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
         self.load().await?;
         let actions = {
             let mut inner = self.inner.borrow_mut();
             if inner.room.conn(&ws).is_none() {
                 drop(inner);
-                let _ = ws.close(Some(room::close_code::PROTOCOL_ERROR), Some("unknown session"));
+                let _ = ws.close(
+                    Some(room::close_code::PROTOCOL_ERROR),
+                    Some("unknown session"),
+                );
                 return Ok(());
             }
             match &message {
@@ -112,13 +119,24 @@ impl DurableObject for Room {
         self.sync_alarm().await
     }
 
-    async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _clean: bool) -> Result<()> {
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> Result<()> {
         self.load().await?;
         let actions = self.inner.borrow_mut().room.on_close(&ws);
         apply(actions);
         // Complete the closing handshake now; otherwise the client waits and sees 1006.
-        let code = u16::try_from(code).ok().filter(|c| is_sendable_close_code(*c));
-        let _ = ws.close(Some(code.unwrap_or(room::close_code::NORMAL)), Some("closed"));
+        let code = u16::try_from(code)
+            .ok()
+            .filter(|c| is_sendable_close_code(*c));
+        let _ = ws.close(
+            Some(code.unwrap_or(room::close_code::NORMAL)),
+            Some("closed"),
+        );
         self.sync_alarm().await
     }
 
@@ -184,7 +202,13 @@ impl Room {
         }
         let storage = self.state.storage();
         match want {
-            Some(t) => storage.set_alarm(ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(t as f64)))).await?,
+            Some(t) => {
+                storage
+                    .set_alarm(ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(
+                        t as f64,
+                    ))))
+                    .await?
+            }
             None => storage.delete_alarm().await?,
         }
         self.inner.borrow_mut().alarm = want;
@@ -201,7 +225,8 @@ impl Room {
     /// (No workers-rs binding exists for `getWebSocketAutoResponseTimestamp` yet.)
     fn auto_response_time(&self, ws: &WebSocket) -> Option<u64> {
         let raw: &JsValue = self.state.as_raw().as_ref();
-        let f = js_sys::Reflect::get(raw, &JsValue::from_str("getWebSocketAutoResponseTimestamp")).ok()?;
+        let f = js_sys::Reflect::get(raw, &JsValue::from_str("getWebSocketAutoResponseTimestamp"))
+            .ok()?;
         let f = f.dyn_into::<js_sys::Function>().ok()?;
         let socket: &web_sys::WebSocket = ws.as_ref();
         let socket: &JsValue = socket.as_ref();
