@@ -6,6 +6,10 @@
 //! | `PING_TIMEOUT` | ms a heartbeat may go unanswered | 20000 |
 //! | `MAX_PAYLOAD` | largest frame in bytes | 65536 |
 //! | `CONNECT_TIMEOUT` | ms a v4 socket may stay open without connecting to `/` | 45000 |
+//! | `RATE_BURST` | Socket.IO packets a socket may send at once | 200 |
+//! | `RATE_PER_SEC` | packets per second the allowance refills | 50 |
+//! | `RATE_KICK_AFTER` | packets dropped in a row before the socket is closed (1008) | 200 |
+//! | `MAX_PENDING` | sockets without a seat one room keeps open; more get HTTP 429 | 8 |
 //! | `ICE_SERVERS` | the page's `RTCPeerConnection` `iceServers`, as JSON | a public STUN server |
 
 use signal_core::room::Config;

@@ -73,6 +73,9 @@ impl DurableObject for Room {
             Err(err) => return crate::handshake_error(err),
         };
         self.load().await?;
+        if !self.inner.borrow().room.can_accept() {
+            return crate::handshake_error(handshake::Error::TooManyConnections);
+        }
 
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);

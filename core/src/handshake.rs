@@ -26,6 +26,9 @@ pub enum Error {
     UnsupportedProtocolVersion,
     /// `room` missing or not a valid room name.
     BadRequest,
+    /// The room already has as many sockets waiting for a seat as it keeps (see
+    /// `Config::max_pending`). Not a reference-server error: it has no such limit.
+    TooManyConnections,
 }
 
 impl Error {
@@ -38,6 +41,15 @@ impl Error {
                 r#"{"code":5,"message":"Unsupported protocol version"}"#
             }
             Error::BadRequest => r#"{"code":3,"message":"Bad request"}"#,
+            Error::TooManyConnections => r#"{"code":3,"message":"Too many connections"}"#,
+        }
+    }
+
+    /// The HTTP status sent with [`Error::body`].
+    pub fn status(self) -> u16 {
+        match self {
+            Error::TooManyConnections => 429,
+            _ => 400,
         }
     }
 }

@@ -47,6 +47,8 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     /// The client broke the protocol.
     pub const PROTOCOL_ERROR: u16 = 1002;
+    /// The client kept sending past its rate limit.
+    pub const POLICY_VIOLATION: u16 = 1008;
     /// A frame larger than `maxPayload`.
     pub const TOO_BIG: u16 = 1009;
 }
@@ -62,6 +64,15 @@ pub struct Config {
     pub max_payload: usize,
     /// Milliseconds a v4 socket may stay open without connecting to the namespace.
     pub connect_timeout: u64,
+    /// Socket.IO packets a socket may send in a burst (its token bucket's size).
+    pub rate_burst: u32,
+    /// Packets per second the bucket refills.
+    pub rate_per_sec: u32,
+    /// Packets dropped in a row, for lack of tokens, before the socket is closed.
+    pub rate_kick_after: u32,
+    /// Sockets without a seat a room keeps open at once; more are refused at the door, so a
+    /// flood of connections cannot crowd out the two seats or the peers' traffic.
+    pub max_pending: usize,
 }
 
 impl Default for Config {
@@ -71,6 +82,11 @@ impl Default for Config {
             ping_timeout: 20_000,
             max_payload: 65_536,
             connect_timeout: 45_000,
+            // Trickle ICE sends one offer or answer and a few dozen candidates at once.
+            rate_burst: 200,
+            rate_per_sec: 50,
+            rate_kick_after: 200,
+            max_pending: 8,
         }
     }
 }
@@ -142,6 +158,43 @@ struct Entry<H> {
     binary_to: Option<H>,
     /// v3: the last time the client was heard from.
     last_seen: u64,
+    /// Rate limit: tokens left, in thousandths of a packet, as of `refilled_at`.
+    milli_tokens: u64,
+    refilled_at: u64,
+    /// Packets dropped in a row for lack of tokens.
+    dropped: u32,
+}
+
+impl<H> Entry<H> {
+    fn new(handle: H, conn: Conn, last_seen: u64, cfg: &Config) -> Self {
+        Entry {
+            handle,
+            conn,
+            pending_binary: 0,
+            binary_to: None,
+            last_seen,
+            milli_tokens: u64::from(cfg.rate_burst) * 1000,
+            refilled_at: last_seen,
+            dropped: 0,
+        }
+    }
+
+    /// Takes one token from the bucket, refilled for the time since the last call.
+    fn take_token(&mut self, now: u64, cfg: &Config) -> bool {
+        let elapsed = now.saturating_sub(self.refilled_at);
+        self.refilled_at = self.refilled_at.max(now);
+        let full = u64::from(cfg.rate_burst) * 1000;
+        self.milli_tokens = full.min(
+            self.milli_tokens
+                .saturating_add(elapsed.saturating_mul(u64::from(cfg.rate_per_sec))),
+        );
+        if self.milli_tokens >= 1000 {
+            self.milli_tokens -= 1000;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// One room's sockets.
@@ -199,14 +252,16 @@ impl<H: Clone + PartialEq> Room<H> {
         if conn.protocol == Protocol::V3 {
             out.push(Action::Send(handle.clone(), "40".to_string()));
         }
-        self.entries.push(Entry {
-            handle,
-            last_seen: conn.opened_at,
-            conn,
-            pending_binary: 0,
-            binary_to: None,
-        });
+        let opened_at = conn.opened_at;
+        self.entries
+            .push(Entry::new(handle, conn, opened_at, &self.cfg));
         out
+    }
+
+    /// Whether a new socket may come in: the seats' holders are never crowded out by sockets
+    /// waiting at the door.
+    pub fn can_accept(&self) -> bool {
+        self.entries.iter().filter(|e| !e.conn.seated).count() < self.cfg.max_pending
     }
 
     /// Re-adds a socket after hibernation from its stored state. `last_seen` is the last time it
@@ -215,13 +270,9 @@ impl<H: Clone + PartialEq> Room<H> {
         if self.index(&handle).is_some() {
             return;
         }
-        self.entries.push(Entry {
-            handle,
-            last_seen: last_seen.max(conn.opened_at),
-            conn,
-            pending_binary: 0,
-            binary_to: None,
-        });
+        let last_seen = last_seen.max(conn.opened_at);
+        self.entries
+            .push(Entry::new(handle, conn, last_seen, &self.cfg));
     }
 
     fn index(&self, handle: &H) -> Option<usize> {
@@ -262,7 +313,7 @@ impl<H: Clone + PartialEq> Room<H> {
         };
         let protocol = self.entries[i].conn.protocol;
         match packet {
-            engineio::Packet::Message(sio) => self.on_socketio(i, sio, &mut out),
+            engineio::Packet::Message(sio) => self.on_socketio(i, sio, now, &mut out),
             engineio::Packet::Ping(data) if protocol == Protocol::V3 => {
                 let mut pong = String::with_capacity(1 + data.len());
                 pong.push_str(engineio::PONG);
@@ -345,7 +396,7 @@ impl<H: Clone + PartialEq> Room<H> {
         out
     }
 
-    fn on_socketio(&mut self, i: usize, sio: &str, out: &mut Out<H>) {
+    fn on_socketio(&mut self, i: usize, sio: &str, now: u64, out: &mut Out<H>) {
         let packet = match socketio::decode(sio) {
             Ok(p) => p,
             Err(err) => {
@@ -356,6 +407,10 @@ impl<H: Clone + PartialEq> Room<H> {
                 return self.drop_conn(i, close_code::PROTOCOL_ERROR, reason, out);
             }
         };
+        if !self.entries[i].take_token(now, &self.cfg) {
+            return self.rate_limited(i, &packet, out);
+        }
+        self.entries[i].dropped = 0;
         let conn = &self.entries[i].conn;
         let default_ns = packet.ns == "/";
         match packet.kind {
@@ -419,6 +474,24 @@ impl<H: Clone + PartialEq> Room<H> {
             PacketType::BinaryAck => {
                 self.drop_conn(i, close_code::PROTOCOL_ERROR, "unexpected binary ack", out)
             }
+        }
+    }
+
+    /// A packet over the rate limit is dropped (its binary attachments too). The first drop of a
+    /// run says so in a `log` line; a long run closes the socket.
+    fn rate_limited(&mut self, i: usize, packet: &socketio::Packet<'_>, out: &mut Out<H>) {
+        let e = &mut self.entries[i];
+        e.dropped += 1;
+        if e.dropped >= self.cfg.rate_kick_after {
+            return self.drop_conn(i, close_code::POLICY_VIOLATION, "rate limit exceeded", out);
+        }
+        if matches!(packet.kind, PacketType::BinaryEvent) {
+            e.pending_binary = packet.attachments;
+            e.binary_to = None;
+        }
+        if e.dropped == 1 {
+            let line = json_string("Rate limit exceeded: events are being dropped");
+            self.log(i, &[&line], &[], out);
         }
     }
 
