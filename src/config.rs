@@ -22,19 +22,21 @@ fn number<T: std::str::FromStr>(env: &Env, name: &str) -> Option<T> {
 /// The room settings, from vars where they are set and valid.
 pub fn room(env: &Env) -> Config {
     let d = Config::default();
+    // A positive number, or the default.
+    fn or<T: std::str::FromStr + PartialOrd + Default>(env: &Env, name: &str, default: T) -> T {
+        number(env, name)
+            .filter(|v| *v > T::default())
+            .unwrap_or(default)
+    }
     Config {
-        ping_interval: number(env, "PING_INTERVAL")
-            .filter(|&v| v > 0)
-            .unwrap_or(d.ping_interval),
-        ping_timeout: number(env, "PING_TIMEOUT")
-            .filter(|&v| v > 0)
-            .unwrap_or(d.ping_timeout),
-        max_payload: number(env, "MAX_PAYLOAD")
-            .filter(|&v| v > 0)
-            .unwrap_or(d.max_payload),
-        connect_timeout: number(env, "CONNECT_TIMEOUT")
-            .filter(|&v| v > 0)
-            .unwrap_or(d.connect_timeout),
+        ping_interval: or(env, "PING_INTERVAL", d.ping_interval),
+        ping_timeout: or(env, "PING_TIMEOUT", d.ping_timeout),
+        max_payload: or(env, "MAX_PAYLOAD", d.max_payload),
+        connect_timeout: or(env, "CONNECT_TIMEOUT", d.connect_timeout),
+        rate_burst: or(env, "RATE_BURST", d.rate_burst),
+        rate_per_sec: or(env, "RATE_PER_SEC", d.rate_per_sec),
+        rate_kick_after: or(env, "RATE_KICK_AFTER", d.rate_kick_after),
+        max_pending: or(env, "MAX_PENDING", d.max_pending),
     }
 }
 
