@@ -32,6 +32,9 @@ use crate::config;
 pub struct Room {
     state: State,
     inner: RefCell<Inner>,
+    /// `LOG_WAKES=1`: log object creation and each handler call (tests and the benchmark count
+    /// them to prove hibernation and to measure wake-ups).
+    log_wakes: bool,
 }
 
 struct Inner {
@@ -48,6 +51,10 @@ impl DurableObject for Room {
         if let Ok(pair) = worker_sys::WebSocketRequestResponsePair::new("2", "3") {
             state.set_websocket_auto_response(&pair);
         }
+        let log_wakes = config::log_wakes(&env);
+        if log_wakes {
+            console_log!("[room] wake: object created");
+        }
         Room {
             state,
             inner: RefCell::new(Inner {
@@ -55,10 +62,12 @@ impl DurableObject for Room {
                 loaded: false,
                 alarm: None,
             }),
+            log_wakes,
         }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
+        self.trace("fetch");
         let url = req.url()?;
         let is_upgrade = req
             .headers()
@@ -102,6 +111,7 @@ impl DurableObject for Room {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
+        self.trace("websocket_message");
         self.load().await?;
         let actions = {
             let mut inner = self.inner.borrow_mut();
@@ -129,6 +139,7 @@ impl DurableObject for Room {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
+        self.trace("websocket_close");
         self.load().await?;
         let actions = self.inner.borrow_mut().room.on_close(&ws);
         apply(actions);
@@ -144,6 +155,7 @@ impl DurableObject for Room {
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
+        self.trace("websocket_error");
         self.load().await?;
         let actions = self.inner.borrow_mut().room.on_close(&ws);
         apply(actions);
@@ -152,6 +164,7 @@ impl DurableObject for Room {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        self.trace("alarm");
         self.load().await?;
         let actions = {
             let mut inner = self.inner.borrow_mut();
@@ -166,6 +179,12 @@ impl DurableObject for Room {
 }
 
 impl Room {
+    fn trace(&self, handler: &str) {
+        if self.log_wakes {
+            console_log!("[room] handler: {handler}");
+        }
+    }
+
     /// Rebuilds the room from the sockets' attachments after the object was (re)created.
     async fn load(&self) -> Result<()> {
         if self.inner.borrow().loaded {
