@@ -70,7 +70,6 @@ export async function startServer({ vars = {}, env = {}, args = [], timeout = 12
       "--inspector-port", "0",
       "--persist-to", persist,
       "--show-interactive-dev-session=false",
-      "--log-level", "info",
       ...varArgs,
       ...args,
     ],
@@ -131,14 +130,18 @@ export async function startServer({ vars = {}, env = {}, args = [], timeout = 12
  * hands them out one by one, waiting (bounded) when none is there yet.
  */
 export class RawSocket {
-  constructor(ws) {
+  constructor(ws, { autoPong = true } = {}) {
     this.ws = ws;
+    // Answer Engine.IO v4 server pings like a live client, unless told to play dead.
+    this.autoPong = autoPong;
     this.frames = [];
     this.cursor = 0;
     this.waiters = new Set();
     this.closeInfo = null;
     ws.on("message", (data, isBinary) => {
-      this.frames.push(isBinary ? Buffer.from(data) : data.toString());
+      const frame = isBinary ? Buffer.from(data) : data.toString();
+      if (frame === "2" && this.autoPong && ws.readyState === WebSocket.OPEN) ws.send("3");
+      this.frames.push(frame);
       this.#wake();
     });
     ws.on("close", (code, reason) => {
@@ -149,10 +152,10 @@ export class RawSocket {
   }
 
   /** Opens `/socket.io/?EIO=<eio>&transport=websocket&room=<room>` (plus `extra` query). */
-  static async open(server, { eio = 4, room, extra = "", timeout = 10_000 } = {}) {
+  static async open(server, { eio = 4, room, extra = "", timeout = 10_000, autoPong = true } = {}) {
     const q = `EIO=${eio}&transport=websocket` + (room === undefined ? "" : `&room=${encodeURIComponent(room)}`) + extra;
     const ws = new WebSocket(`${server.wsUrl}/socket.io/?${q}`);
-    const sock = new RawSocket(ws);
+    const sock = new RawSocket(ws, { autoPong });
     await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("websocket open timed out")), timeout);
       ws.once("open", () => (clearTimeout(timer), resolve()));
