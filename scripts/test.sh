@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing (toolchain, npm packages, Chromium), builds the Worker,
+# runs the Rust unit tests on the host, then the integration, HTTP, deploy and browser tests
+# (each starts its own `wrangler dev` on a free port and stops it).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+bash "$ROOT/scripts/setup.sh" --browser
+cd "$ROOT"
+
+log "building the Worker"
+bash scripts/build.sh
+
+log "cargo test (pure core and Worker crate, on the host)"
+cargo test --workspace
+
+log "integration tests (node --test)"
+node --test --test-concurrency=1 tests/*.test.mjs
