@@ -18,14 +18,16 @@ mkdir -p build
 exec 9>build/.lock
 flock 9
 
-stamp=build/.stamp
-if [ -f "$stamp" ] && [ -z "$(find Cargo.toml Cargo.lock src core/src core/Cargo.toml -newer "$stamp" -print -quit)" ] \
-   && [ "${BUILD_FEATURES:-}" = "$(cat "$stamp")" ]; then
+# BUILD_PROFILE=conformance builds the conformance profile into its own directory.
+out=build
+args=(--release)
+if [ "${BUILD_PROFILE:-}" = conformance ]; then
+  out=build-conformance
+  args+=(--out-dir "$out" --features conformance)
+fi
+stamp=$out/.stamp
+if [ -f "$stamp" ] && [ -z "$(find Cargo.toml Cargo.lock src core/src core/Cargo.toml -newer "$stamp" -print -quit)" ]; then
   exit 0
 fi
-args=(--release)
-if [ -n "${BUILD_FEATURES:-}" ]; then
-  args+=(--features "$BUILD_FEATURES")
-fi
 worker-build "${args[@]}"
-printf '%s' "${BUILD_FEATURES:-}" > "$stamp"
+touch "$stamp"

@@ -62,8 +62,7 @@ async fn socket_io(req: Request, env: &Env) -> Result<Response> {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     let query = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    let default_room = config::default_room(env);
-    match handshake::check(query, is_upgrade, default_room.as_deref()) {
+    match handshake::check(query, is_upgrade, config::default_room()) {
         Ok(accepted) => {
             let stub = env
                 .durable_object(ROOMS_BINDING)?

@@ -76,8 +76,7 @@ impl DurableObject for Room {
         let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         let query = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         // The Worker checked already; the object does not trust its callers blindly.
-        let room_name = self.known_room_name();
-        let accepted = match handshake::check(query, is_upgrade, room_name.as_deref()) {
+        let accepted = match handshake::check(query, is_upgrade, config::default_room()) {
             Ok(a) => a,
             Err(err) => return crate::handshake_error(err),
         };
@@ -88,18 +87,13 @@ impl DurableObject for Room {
 
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        let conn = Conn {
-            sid: new_sid()?,
-            sio_sid: new_sid()?,
-            protocol: accepted.protocol,
-            room: accepted.room,
-            connected: false,
-            seated: false,
-            opened_at: now(),
-            last_ping: 0,
-            awaiting_pong: false,
-            closing: false,
-        };
+        let conn = Conn::new(
+            new_sid()?,
+            new_sid()?,
+            accepted.protocol,
+            accepted.room,
+            now(),
+        );
         let actions = self.inner.borrow_mut().room.open(pair.server, conn);
         apply(actions);
         self.sync_alarm().await?;
@@ -235,12 +229,6 @@ impl Room {
         }
         self.inner.borrow_mut().alarm = want;
         Ok(())
-    }
-
-    /// The room name, from any socket already here (used only by the conformance profile's
-    /// default room; a production room always has `room` in the URL).
-    fn known_room_name(&self) -> Option<String> {
-        None
     }
 
     /// When the platform last answered this socket's `2` with our auto-response.

@@ -204,7 +204,9 @@ export class RawSocket {
         if (!pings && f === "2") continue;
         return f;
       }
-      if (this.closeInfo) throw new Error(`socket closed (${this.closeInfo.code}) while waiting for a frame`);
+      if (this.closeInfo || this.ws._closeFrameReceived) {
+        throw new Error(`socket closed (${this.closeInfo?.code ?? this.ws._closeCode}) while waiting for a frame`);
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no frame within ${timeout} ms (received so far: ${JSON.stringify(this.frames)})`);
       await new Promise((resolve) => {
@@ -227,10 +229,20 @@ export class RawSocket {
     return out;
   }
 
-  /** Waits for the close frame; resolves `{ code, reason }`. */
+  /**
+   * Waits for the server's close frame; resolves `{ code, reason }`. The frame is what counts:
+   * a hibernatable socket closed by the server may keep its TCP connection until the object
+   * hibernates, so `ws` only reports 'close' later. (`_closeFrameReceived`, `_closeCode` and
+   * `_closeMessage` are ws 8's record of the frame.)
+   */
   async closed(timeout = 10_000) {
-    await waitFor(() => this.closeInfo, { timeout, interval: 20, what: "the socket to close" });
-    return this.closeInfo;
+    const ws = this.ws;
+    return waitFor(
+      () =>
+        this.closeInfo ??
+        (ws._closeFrameReceived ? { code: ws._closeCode, reason: String(ws._closeMessage ?? "") } : null),
+      { timeout, interval: 10, what: "the socket to close" },
+    );
   }
 
   /** Frames not yet handed out (heartbeat pings excluded). */

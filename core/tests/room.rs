@@ -1,5 +1,6 @@
 //! The room state machine against the contract's room table, for Engine.IO v4 and v3, with the
-//! exact frames each socket receives.
+//! exact frames each socket receives. (The conformance profile replaces the room events.)
+#![cfg(not(feature = "conformance"))]
 
 use signal_core::engineio::Protocol;
 use signal_core::room::{close_code, Action, Config, Conn, Room};
@@ -13,18 +14,13 @@ fn log(parts: &[&str]) -> String {
 }
 
 fn conn(id: u32, protocol: Protocol, now: u64) -> Conn {
-    Conn {
-        sid: format!("eio{id}"),
-        sio_sid: format!("sio{id}"),
+    Conn::new(
+        format!("eio{id}"),
+        format!("sio{id}"),
         protocol,
-        room: ROOM.to_string(),
-        connected: false,
-        seated: false,
-        opened_at: now,
-        last_ping: 0,
-        awaiting_pong: false,
-        closing: false,
-    }
+        ROOM.to_string(),
+        now,
+    )
 }
 
 /// Frames sent to `h`, in order.

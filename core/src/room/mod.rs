@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::engineio::{self, json_string, Protocol};
 use crate::socketio::{self, PacketType};
 
+#[cfg(feature = "conformance")]
+mod conformance;
+
 /// Seats in a room: the codelab's video chat is for two.
 pub const MAX_SEATS: usize = 2;
 
@@ -123,9 +126,31 @@ pub struct Conn {
     pub awaiting_pong: bool,
     /// The server has closed this socket; it only waits to disappear.
     pub closing: bool,
+    /// Conformance profile only: connected to the `/custom` namespace.
+    #[cfg(feature = "conformance")]
+    #[serde(default)]
+    pub custom_ns: bool,
 }
 
 impl Conn {
+    /// A socket that has just opened: not connected to any namespace, no seat.
+    pub fn new(sid: String, sio_sid: String, protocol: Protocol, room: String, now: u64) -> Conn {
+        Conn {
+            sid,
+            sio_sid,
+            protocol,
+            room,
+            connected: false,
+            seated: false,
+            opened_at: now,
+            last_ping: now,
+            awaiting_pong: false,
+            closing: false,
+            #[cfg(feature = "conformance")]
+            custom_ns: false,
+        }
+    }
+
     /// The id the client sees as `socket.id`.
     pub fn socket_id(&self) -> &str {
         match self.protocol {
@@ -411,6 +436,10 @@ impl<H: Clone + PartialEq> Room<H> {
             return self.rate_limited(i, &packet, out);
         }
         self.entries[i].dropped = 0;
+        #[cfg(feature = "conformance")]
+        if self.conformance(i, &packet, out) {
+            return;
+        }
         let conn = &self.entries[i].conn;
         let default_ns = packet.ns == "/";
         match packet.kind {
