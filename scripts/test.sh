@@ -12,6 +12,8 @@ bash scripts/build.sh
 
 log "cargo test (pure core and Worker crate, on the host)"
 cargo test --workspace
+log "cargo test (the conformance profile's core)"
+cargo test -p signal-core --features conformance
 
 log "integration tests (node --test)"
 node --test --test-concurrency=1 tests/*.test.mjs

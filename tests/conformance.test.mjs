@@ -1,0 +1,213 @@
+// Conformance with the Socket.IO protocol (v5 over Engine.IO v4, websocket transport), written
+// from the specification, against the conformance profile (`wrangler dev --env conformance`):
+// the settings and handlers the official test suite expects of a server under test.
+
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, test } from "node:test";
+import { RawSocket, startServer } from "./helpers.mjs";
+
+const PING_INTERVAL = 300;
+const PING_TIMEOUT = 200;
+const SLACK = 1_500; // alarm scheduling and a loaded 2-core machine
+
+describe("Socket.IO protocol conformance (profile: --env conformance)", () => {
+  let server;
+  let sockets = [];
+  const open = async (opts = {}) => {
+    const s = await RawSocket.open(server, { autoPong: false, ...opts });
+    sockets.push(s);
+    return s;
+  };
+  /** Opened, connected to `/`, and past the `auth` packet. */
+  const connected = async () => {
+    const s = await open({ autoPong: true });
+    await s.next();
+    s.send("40");
+    assert.match(await s.next(), /^40\{"sid":"[^"]+"\}$/);
+    assert.equal(await s.next(), '42["auth",{}]');
+    return s;
+  };
+
+  before(async () => {
+    server = await startServer({ args: ["--env", "conformance"] });
+  });
+  afterEach(() => {
+    for (const s of sockets) s.close();
+    sockets = [];
+  });
+  after(async () => server?.stop());
+
+  describe("Engine.IO handshake", () => {
+    test("the open packet carries the suite's settings and no upgrades", async () => {
+      const s = await open();
+      const open0 = await s.next();
+      assert.ok(open0.startsWith("0"));
+      const v = JSON.parse(open0.slice(1));
+      assert.deepEqual(Object.keys(v).sort(), ["maxPayload", "pingInterval", "pingTimeout", "sid", "upgrades"]);
+      assert.equal(typeof v.sid, "string");
+      assert.deepEqual(v.upgrades, []);
+      assert.equal(v.pingInterval, PING_INTERVAL);
+      assert.equal(v.pingTimeout, PING_TIMEOUT);
+      assert.equal(v.maxPayload, 1_000_000);
+    });
+
+    test("an invalid EIO or transport is refused", async () => {
+      await assert.rejects(open({ eio: "abc" }), (e) => e.status === 400);
+      await assert.rejects(RawSocket.open(server, { eio: 4, extra: "&transport=abc" }), (e) => e.status === 400);
+      const res = await fetch(`${server.url}/socket.io/?EIO=4`);
+      assert.equal(res.status, 400);
+    });
+  });
+
+  describe("Engine.IO heartbeat", () => {
+    test("the server pings and the client's pongs keep the session", async () => {
+      const s = await open();
+      await s.next();
+      for (let i = 0; i < 3; i++) {
+        assert.equal(await s.next({ pings: true, timeout: PING_INTERVAL + SLACK }), "2");
+        s.send("3");
+      }
+    });
+
+    test("a session without pongs is closed after pingInterval + pingTimeout", async () => {
+      const s = await open();
+      await s.next();
+      const t0 = Date.now();
+      const { code } = await s.closed(PING_INTERVAL + PING_TIMEOUT + SLACK);
+      assert.ok(Date.now() - t0 >= PING_INTERVAL + PING_TIMEOUT - 50);
+      assert.equal(code, 1000);
+    });
+  });
+
+  describe("Engine.IO close", () => {
+    test("a close packet closes the session", async () => {
+      const s = await open();
+      await s.next();
+      s.send("1");
+      await s.closed(2_000);
+    });
+  });
+
+  describe("Socket.IO connect", () => {
+    test("to the main namespace: sid, then auth echoed", async () => {
+      const s = await open();
+      await s.next();
+      s.send("40");
+      const reply = await s.next();
+      assert.ok(reply.startsWith("40"));
+      assert.deepEqual(Object.keys(JSON.parse(reply.slice(2))), ["sid"]);
+      assert.equal(await s.next(), '42["auth",{}]');
+    });
+
+    test("to the main namespace with a payload", async () => {
+      const s = await open();
+      await s.next();
+      s.send('40{"token":"123"}');
+      assert.deepEqual(Object.keys(JSON.parse((await s.next()).slice(2))), ["sid"]);
+      assert.equal(await s.next(), '42["auth",{"token":"123"}]');
+    });
+
+    test("to a custom namespace, with and without a payload", async () => {
+      const s = await open();
+      await s.next();
+      s.send("40/custom,");
+      const reply = await s.next();
+      assert.ok(reply.startsWith("40/custom,"));
+      assert.deepEqual(Object.keys(JSON.parse(reply.slice(10))), ["sid"]);
+      assert.equal(await s.next(), '42/custom,["auth",{}]');
+      const t = await open();
+      await t.next();
+      t.send('40/custom,{"token":"abc"}');
+      assert.ok((await t.next()).startsWith("40/custom,"));
+      assert.equal(await t.next(), '42/custom,["auth",{"token":"abc"}]');
+    });
+
+    test("to an unknown namespace: connect error, session kept", async () => {
+      const s = await open();
+      await s.next();
+      s.send("40/random");
+      assert.equal(await s.next(), '44/random,{"message":"Invalid namespace"}');
+      s.send("40");
+      assert.match(await s.next(), /^40\{"sid"/);
+    });
+
+    test("an invalid handshake closes the session", async () => {
+      const s = await open();
+      await s.next();
+      s.send("4abc");
+      await s.closed(2_000);
+    });
+
+    test("no handshake within the connect timeout closes the session", async () => {
+      const s = await open({ autoPong: true });
+      await s.next();
+      await s.closed(1_000 + SLACK);
+    });
+  });
+
+  describe("Socket.IO disconnect", () => {
+    test("from the main namespace: the session stays and is pinged", async () => {
+      const s = await connected();
+      s.send("41");
+      assert.equal(await s.next({ pings: true, timeout: PING_INTERVAL + SLACK }), "2");
+    });
+
+    test("connect then disconnect a custom namespace; the main one still answers", async () => {
+      const s = await connected();
+      s.send("40/custom");
+      assert.ok((await s.next()).startsWith("40/custom,"));
+      assert.equal(await s.next(), '42/custom,["auth",{}]');
+      s.send("41/custom");
+      s.send('42["message","message to main namespace"]');
+      assert.equal(await s.next(), '42["message-back","message to main namespace"]');
+      s.send('42/custom,["message","x"]');
+      await s.closed(2_000); // no longer connected to /custom
+    });
+  });
+
+  describe("Socket.IO messages", () => {
+    test("a plain-text event", async () => {
+      const s = await connected();
+      s.send('42["message",1,"2",{"3":[true]}]');
+      assert.equal(await s.next(), '42["message-back",1,"2",{"3":[true]}]');
+    });
+
+    test("an event with binary attachments", async () => {
+      const s = await connected();
+      s.send('452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+      s.send(Uint8Array.from([1, 2, 3]));
+      s.send(Uint8Array.from([4, 5, 6]));
+      assert.equal(await s.next(), '452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+      assert.deepEqual(await s.next(), Buffer.from([1, 2, 3]));
+      assert.deepEqual(await s.next(), Buffer.from([4, 5, 6]));
+    });
+
+    test("an event with an ack", async () => {
+      const s = await connected();
+      s.send('42456["message-with-ack",1,"2",{"3":[false]}]');
+      assert.equal(await s.next(), '43456[1,"2",{"3":[false]}]');
+    });
+
+    test("an event with binary attachments and an ack", async () => {
+      const s = await connected();
+      s.send('452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+      s.send(Uint8Array.from([1, 2, 3]));
+      s.send(Uint8Array.from([4, 5, 6]));
+      assert.equal(await s.next(), '462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+      assert.deepEqual(await s.next(), Buffer.from([1, 2, 3]));
+      assert.deepEqual(await s.next(), Buffer.from([4, 5, 6]));
+    });
+
+    for (const [name, frame] of [
+      ["unknown packet type", "4abc"],
+      ["invalid payload format", "42{}"],
+      ["invalid ack id", '42abc["message-with-ack",1,"2",{"3":[false]}]'],
+    ]) {
+      test(`invalid format closes the session: ${name}`, async () => {
+        const s = await connected();
+        s.send(frame);
+        await s.closed(2_000);
+      });
+    }
+  });
+});
