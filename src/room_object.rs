@@ -209,26 +209,29 @@ impl Room {
 
     /// Sets, moves or deletes the alarm to match what the room needs next.
     async fn sync_alarm(&self) -> Result<()> {
-        let (want, have) = {
-            let inner = self.inner.borrow();
-            (inner.room.next_alarm(), inner.alarm)
-        };
-        if want == have {
-            return Ok(());
-        }
-        let storage = self.state.storage();
-        match want {
-            Some(t) => {
-                storage
-                    .set_alarm(ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(
-                        t as f64,
-                    ))))
-                    .await?
+        let want = {
+            let mut inner = self.inner.borrow_mut();
+            let want = inner.room.next_alarm();
+            if want == inner.alarm {
+                return Ok(());
             }
-            None => storage.delete_alarm().await?,
+            // Recorded before the write, so an event handled meanwhile compares against it.
+            inner.alarm = want;
+            want
+        };
+        let storage = self.state.storage();
+        let written = match want {
+            Some(t) => {
+                let at = js_sys::Date::new(&JsValue::from_f64(t as f64));
+                storage.set_alarm(ScheduledTime::new(at)).await
+            }
+            None => storage.delete_alarm().await,
+        };
+        if written.is_err() {
+            // Unknown now: the next event writes it again.
+            self.inner.borrow_mut().alarm = Some(u64::MAX);
         }
-        self.inner.borrow_mut().alarm = want;
-        Ok(())
+        written
     }
 
     /// When the platform last answered this socket's `2` with our auto-response.

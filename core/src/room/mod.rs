@@ -700,16 +700,23 @@ impl<H: Clone + PartialEq> Room<H> {
                 Protocol::V4 if auto.is_some_and(|t| t >= c.opened_at) => {
                     Some((close_code::PROTOCOL_ERROR, "invalid heartbeat direction"))
                 }
-                Protocol::V4 if c.awaiting_pong && now >= c.last_ping + cfg.ping_timeout => {
+                Protocol::V4
+                    if c.awaiting_pong && now >= c.last_ping.saturating_add(cfg.ping_timeout) =>
+                {
                     Some((close_code::NORMAL, "ping timeout"))
                 }
-                Protocol::V4 if !c.connected && now >= c.opened_at + cfg.connect_timeout => {
+                Protocol::V4
+                    if !c.connected && now >= c.opened_at.saturating_add(cfg.connect_timeout) =>
+                {
                     Some((close_code::NORMAL, "connect timeout"))
                 }
                 Protocol::V3 => {
                     e.last_seen = e.last_seen.max(auto.unwrap_or(0));
-                    (now >= e.last_seen + cfg.ping_interval + cfg.ping_timeout)
-                        .then_some((close_code::NORMAL, "ping timeout"))
+                    (now >= e
+                        .last_seen
+                        .saturating_add(cfg.ping_interval)
+                        .saturating_add(cfg.ping_timeout))
+                    .then_some((close_code::NORMAL, "ping timeout"))
                 }
                 _ => None,
             };
@@ -722,14 +729,14 @@ impl<H: Clone + PartialEq> Room<H> {
         let due = self.entries.iter().any(|e| {
             e.conn.protocol == Protocol::V4
                 && !e.conn.awaiting_pong
-                && now >= e.conn.last_ping + cfg.ping_interval
+                && now >= e.conn.last_ping.saturating_add(cfg.ping_interval)
         });
         if due {
             for e in &mut self.entries {
                 let c = &mut e.conn;
                 if c.protocol == Protocol::V4
                     && !c.awaiting_pong
-                    && now >= c.last_ping + cfg.ping_interval / 2
+                    && now >= c.last_ping.saturating_add(cfg.ping_interval / 2)
                 {
                     c.awaiting_pong = true;
                     c.last_ping = now;
@@ -749,17 +756,20 @@ impl<H: Clone + PartialEq> Room<H> {
             .map(|e| {
                 let c = &e.conn;
                 match c.protocol {
-                    Protocol::V3 => e.last_seen + cfg.ping_interval + cfg.ping_timeout,
+                    Protocol::V3 => e
+                        .last_seen
+                        .saturating_add(cfg.ping_interval)
+                        .saturating_add(cfg.ping_timeout),
                     Protocol::V4 => {
                         let heartbeat = if c.awaiting_pong {
-                            c.last_ping + cfg.ping_timeout
+                            c.last_ping.saturating_add(cfg.ping_timeout)
                         } else {
-                            c.last_ping + cfg.ping_interval
+                            c.last_ping.saturating_add(cfg.ping_interval)
                         };
                         if c.connected {
                             heartbeat
                         } else {
-                            heartbeat.min(c.opened_at + cfg.connect_timeout)
+                            heartbeat.min(c.opened_at.saturating_add(cfg.connect_timeout))
                         }
                     }
                 }
