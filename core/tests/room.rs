@@ -735,3 +735,19 @@ fn pending_sockets_are_capped_but_seated_ones_do_not_count() {
     room.on_close(&4);
     assert!(room.can_accept());
 }
+
+#[test]
+fn a_socket_opened_just_before_a_ping_round_is_not_pinged_early() {
+    let cfg = Config::default();
+    let mut t = T::new();
+    let t0 = t.now;
+    t.connect(1, Protocol::V4);
+    t.now = t0 + 20_000;
+    t.connect(2, Protocol::V4);
+    let a = t.room.on_alarm(t0 + cfg.ping_interval, |_| None);
+    assert_eq!(sent(&a, 1), vec!["2".to_string()]);
+    assert!(sent(&a, 2).is_empty(), "opened 5 s ago: less than half an interval");
+    // Its own round comes at open + interval.
+    t.room.on_text(&1, "3", t0 + cfg.ping_interval + 1);
+    assert_eq!(t.room.next_alarm(), Some(t0 + 20_000 + cfg.ping_interval));
+}
