@@ -42,17 +42,16 @@ else
   mapfile -t targets < <(cargo "${toolchain[@]}" fuzz list)
 fi
 jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}"
+known=" $(cargo "${toolchain[@]}" fuzz list | tr '\n' ' ')"
+for t in "${targets[@]}"; do
+  [[ "$known " == *" $t "* ]] || { echo "unknown fuzz target: $t (have:$known)" >&2; exit 2; }
+done
 
 echo "== building fuzz targets for ${targets[*]} ($(cargo "${toolchain[@]}" fuzz --version), $(rustc "${toolchain[@]}" --version), RUSTC_BOOTSTRAP=1)"
 cargo "${toolchain[@]}" fuzz build >/dev/null 2>build.log || {
   cat build.log >&2
   exit 1
 }
-# `cargo fuzz build` with no name builds every target; check the names asked for exist.
-known=" $(cargo "${toolchain[@]}" fuzz list | tr '\n' ' ') "
-for t in "${targets[@]}"; do
-  [[ "$known" == *" $t "* ]] || { echo "unknown fuzz target: $t (have:$known)" >&2; exit 2; }
-done
 
 mkdir -p logs
 run_one() {
