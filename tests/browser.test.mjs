@@ -1,0 +1,210 @@
+// The room page end to end: two real Chromium processes (fake camera and microphone) call each
+// other through `wrangler dev`. There is no network here, so the call must connect over host
+// candidates alone. Every wait is a condition with a bounded timeout.
+//
+// Run: node --test tests/browser.test.mjs   (skips, saying why, when Chromium is missing)
+
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import {
+  chromiumMissing,
+  launchChromium,
+  openPage,
+  stateOf,
+  uniqueRoom,
+  waitForRemoteFrames,
+  waitForState,
+} from "./browser-helpers.mjs";
+import { ROOT, startServer, waitFor } from "./helpers.mjs";
+
+const ROOM_ID = /^[A-Za-z0-9_-]{22}$/;
+const SCREENSHOT = path.join(ROOT, "docs", "screenshot-call.png");
+
+describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? false }, () => {
+  let server;
+  /** Two browser processes: "alice" and "bob". */
+  let alice;
+  let bob;
+  const opened = [];
+
+  before(async () => {
+    const started = await Promise.allSettled([startServer(), launchChromium(), launchChromium()]);
+    [server, alice, bob] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
+    const failed = started.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+  });
+
+  after(async () => {
+    await Promise.all(opened.map((p) => p.close()));
+    await Promise.all([alice?.close(), bob?.close()].filter(Boolean));
+    await server?.stop();
+  });
+
+  async function open(browser, urlPath, opts) {
+    const rec = await openPage(browser, server.url + urlPath, opts);
+    opened.push(rec);
+    return rec;
+  }
+
+  /** Opens the room in both browsers (the first waits, the second joins) and waits for the call. */
+  async function call(room, opts) {
+    const a = await open(alice, `/r/${room}`, opts);
+    await waitForState(a.page, "waiting");
+    const b = await open(bob, `/r/${room}`, opts);
+    await Promise.all([waitForState(a.page, "connected"), waitForState(b.page, "connected")]);
+    return [a, b];
+  }
+
+  function assertNoPageErrors(...recs) {
+    for (const rec of recs) assert.deepEqual(rec.errors, [], `page errors in ${rec.page.url()}`);
+  }
+
+  test("two pages in one room connect, and each shows the other's video", async () => {
+    const [a, b] = await call(uniqueRoom("call"));
+    await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
+    for (const { page } of [a, b]) {
+      const local = await page.evaluate(() => document.getElementById("localVideo").videoWidth);
+      assert.ok(local > 0, "the local preview shows the camera");
+    }
+    assertNoPageErrors(a, b);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test("a screenshot of a connected call is saved to docs/screenshot-call.png", async () => {
+    const [a, b] = await call("team-standup", { viewport: { width: 1280, height: 720 } });
+    await waitForRemoteFrames(a.page);
+    // Wait for the picture, not the clock: overlay and notices gone.
+    await a.page.waitForFunction(
+      () => document.getElementById("overlay").hidden && document.getElementById("toast").hidden,
+      null,
+      { timeout: 10_000 },
+    );
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await a.page.screenshot({ path: SCREENSHOT });
+    assertNoPageErrors(a, b);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test("a third page sees `full` and does not reconnect; a hang-up frees the seat for someone else", async () => {
+    const room = uniqueRoom("full");
+    const [a, b] = await call(room);
+    const c = await open(alice, `/r/${room}`);
+    await waitForState(c.page, "full");
+    // The server disconnects it; the page must leave it at that.
+    await waitFor(() => c.sockets.length === 1 && c.sockets[0].isClosed(), { what: "the third page's websocket to close" });
+    await c.page.waitForFunction(() => !window.__duet.socket.connected && !window.__duet.socket.active, null, {
+      timeout: 5_000,
+    });
+    await c.page.getByRole("link", { name: "Start a new room" }).waitFor({ timeout: 2_000 });
+
+    // While the third page sits there, a seat becomes free (hang-up on the first page) and a
+    // newcomer takes it. A third page that kept reconnecting would have grabbed it instead.
+    await a.page.getByRole("button", { name: "Leave" }).click();
+    await waitForState(b.page, ["left", "waiting"], 5_000);
+    await waitForState(a.page, "left");
+    const d = await open(alice, `/r/${room}`);
+    await Promise.all([waitForState(b.page, "connected"), waitForState(d.page, "connected")]);
+    await waitForRemoteFrames(d.page);
+
+    assert.equal(await stateOf(c.page), "full");
+    assert.equal(c.sockets.length, 1, "the full page opened exactly one websocket");
+    assertNoPageErrors(a, b, c, d);
+    await Promise.all([a.close(), b.close(), c.close(), d.close()]);
+  });
+
+  test("closing a page turns the other to left/waiting, and a fresh page (or a dropped socket) connects again", async () => {
+    const room = uniqueRoom("leave");
+    const [a, b] = await call(room);
+    await b.close();
+    await waitForState(a.page, ["left", "waiting"], 5_000);
+    assert.equal(await a.page.evaluate(() => document.getElementById("remoteVideo").srcObject), null);
+
+    // A newcomer joins without anyone reloading.
+    const c = await open(bob, `/r/${room}`);
+    await Promise.all([waitForState(a.page, "connected"), waitForState(c.page, "connected")]);
+    await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(c.page)]);
+
+    // The first page's signalling socket drops: it reconnects, takes its seat again, and the
+    // call comes back.
+    const before = a.sockets.length;
+    await a.page.evaluate(() => window.__duet.socket.io.engine.close());
+    await waitFor(() => a.sockets.length > before, { what: "the page to open a new websocket" });
+    await Promise.all([waitForState(a.page, "connected"), waitForState(c.page, "connected")]);
+    await waitForRemoteFrames(c.page);
+    assertNoPageErrors(a, c);
+    await Promise.all([a.close(), c.close()]);
+  });
+
+  test("a blocked camera and an insecure origin each get a clear message", async () => {
+    // Camera and microphone refused (as when a person clicks "Block").
+    const blocked = await alice.newContext();
+    opened.push({ close: () => blocked.close().catch(() => {}) });
+    await blocked.addInitScript(() => {
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
+    });
+    const page = await blocked.newPage();
+    await page.goto(`${server.url}/r/${uniqueRoom("blocked")}`);
+    await waitForState(page, "error");
+    await page.getByRole("heading", { name: "Camera and microphone are blocked" }).waitFor({ timeout: 5_000 });
+    await page.getByRole("button", { name: "Try again" }).waitFor({ timeout: 5_000 });
+    // Nothing was sent: no seat is taken without a camera unless the person asks for it.
+    assert.equal(await page.evaluate(() => window.__duet.socket), null);
+
+    // The same page from a plain-http origin that is not localhost: no getUserMedia at all.
+    const insecure = await bob.newContext();
+    opened.push({ close: () => insecure.close().catch(() => {}) });
+    await insecure.route("http://duet.example/**", async (route) => {
+      const url = new URL(route.request().url());
+      route.fulfill({ response: await route.fetch({ url: server.url + url.pathname + url.search }) });
+    });
+    const remote = await insecure.newPage();
+    await remote.goto(`http://duet.example/r/${uniqueRoom("insecure")}`);
+    await waitForState(remote, "error");
+    await remote.getByRole("heading", { name: "This page needs a secure connection" }).waitFor({ timeout: 5_000 });
+    assert.match(await remote.locator("#overlayText").textContent(), /https:\/\//);
+    await Promise.all([blocked.close(), insecure.close()]);
+  });
+
+  test("/new makes distinct well-formed rooms, and the landing page leads to working rooms", async () => {
+    const ids = new Set();
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${server.url}/new`, { redirect: "manual" });
+      assert.equal(res.status, 303);
+      const location = new URL(res.headers.get("location"), server.url);
+      assert.equal(location.origin, server.url);
+      const m = /^\/r\/(.*)$/.exec(location.pathname);
+      assert.ok(m, `redirects to /r/<id>, got ${location.pathname}`);
+      assert.match(m[1], ROOM_ID);
+      ids.add(m[1]);
+    }
+    assert.equal(ids.size, 5, "every /new gives a different room");
+
+    const home = await open(alice, "/");
+    await home.page.getByRole("button", { name: "New room" }).click();
+    await home.page.waitForURL((url) => /^\/r\/[A-Za-z0-9_-]{22}$/.test(url.pathname), { timeout: 10_000 });
+    await waitForState(home.page, "waiting");
+    const shared = await home.page.getByLabel("Invite link", { exact: true }).inputValue();
+    assert.equal(shared, home.page.url());
+
+    // The name field explains what is wrong, then goes to the room.
+    const named = await open(bob, "/");
+    const field = named.page.getByLabel("Or join a room by name");
+    await field.fill("our room!");
+    await field.press("Enter");
+    const error = named.page.getByRole("alert");
+    await error.waitFor({ timeout: 5_000 });
+    assert.match(await error.textContent(), /Spaces aren't allowed/);
+    assert.equal(new URL(named.page.url()).pathname, "/");
+    await field.fill("x".repeat(65));
+    await named.page.getByRole("button", { name: "Join" }).click();
+    await named.page.getByText("at most 64 characters").waitFor({ timeout: 5_000 });
+    await field.fill("our-room.2");
+    await named.page.getByRole("button", { name: "Join" }).click();
+    await named.page.waitForURL((url) => url.pathname === "/r/our-room.2", { timeout: 10_000 });
+    await waitForState(named.page, "waiting");
+    assertNoPageErrors(home, named);
+    await Promise.all([home.close(), named.close()]);
+  });
+});
