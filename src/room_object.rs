@@ -87,13 +87,14 @@ impl DurableObject for Room {
 
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        let conn = Conn::new(
+        let mut conn = Conn::new(
             new_sid()?,
             new_sid()?,
             accepted.protocol,
             accepted.room,
             now(),
         );
+        conn.resume = accepted.resume;
         let actions = self.inner.borrow_mut().room.open(pair.server, conn);
         apply(actions);
         self.sync_alarm().await?;

@@ -15,6 +15,14 @@ pub fn valid_room(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// A resume token is 16–64 characters of URL-safe base64 (`A–Z a–z 0–9 - _`).
+pub fn valid_resume_token(token: &str) -> bool {
+    (16..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
 /// Why a `/socket.io/` request is refused, in the order the checks run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -24,7 +32,7 @@ pub enum Error {
     UnknownSid,
     /// `EIO` missing or other than 3 or 4.
     UnsupportedProtocolVersion,
-    /// `room` missing or not a valid room name.
+    /// `room` missing or not a valid room name, or a malformed `resume` token.
     BadRequest,
     /// The room already has as many sockets waiting for a seat as it keeps (see
     /// `Config::max_pending`). Not a reference-server error: it has no such limit.
@@ -59,6 +67,8 @@ impl Error {
 pub struct Accepted {
     pub protocol: Protocol,
     pub room: String,
+    /// The client's resume token, if it sent one (see `room::Conn::resume`).
+    pub resume: Option<String>,
 }
 
 /// Judges a `/socket.io/` request from its query pairs and whether it asks for a websocket
@@ -68,13 +78,14 @@ pub fn check<'a>(
     is_websocket_upgrade: bool,
     default_room: Option<&str>,
 ) -> Result<Accepted, Error> {
-    let (mut transport, mut eio, mut room, mut sid) = (None, None, None, None);
+    let (mut transport, mut eio, mut room, mut sid, mut resume) = (None, None, None, None, None);
     for (k, v) in query {
         match k {
             "transport" => transport = Some(v),
             "EIO" => eio = Some(v),
             "room" => room = Some(v),
             "sid" => sid = Some(v),
+            "resume" => resume = Some(v),
             _ => {}
         }
     }
@@ -88,12 +99,13 @@ pub fn check<'a>(
         .and_then(Protocol::from_query)
         .ok_or(Error::UnsupportedProtocolVersion)?;
     let room = room.or(default_room).ok_or(Error::BadRequest)?;
-    if !valid_room(room) {
+    if !valid_room(room) || resume.is_some_and(|t| !valid_resume_token(t)) {
         return Err(Error::BadRequest);
     }
     Ok(Accepted {
         protocol,
         room: room.to_string(),
+        resume: resume.map(str::to_string),
     })
 }
 
@@ -127,7 +139,8 @@ mod tests {
             check(q("EIO=4&transport=websocket&room=r1"), true, None),
             Ok(Accepted {
                 protocol: Protocol::V4,
-                room: "r1".into()
+                room: "r1".into(),
+                resume: None
             })
         );
         assert_eq!(
@@ -174,6 +187,30 @@ mod tests {
             check(q("EIO=4&transport=websocket&room=r&sid=abc"), true, None),
             Err(Error::UnknownSid)
         );
+    }
+
+    #[test]
+    fn resume_token_is_optional_but_checked() {
+        let ok = check(
+            q("EIO=4&transport=websocket&room=r&resume=abcdefghijklmnop"),
+            true,
+            None,
+        );
+        assert_eq!(
+            ok.map(|a| a.resume),
+            Ok(Some("abcdefghijklmnop".to_string()))
+        );
+        for bad in ["short", "has space here 123", "x%2Fyyyyyyyyyyyyyyyy", ""] {
+            let query = format!("EIO=4&transport=websocket&room=r&resume={bad}");
+            assert_eq!(
+                check(q(&query), true, None),
+                Err(Error::BadRequest),
+                "{bad:?}"
+            );
+        }
+        let long = "a".repeat(65);
+        let query = format!("EIO=4&transport=websocket&room=r&resume={long}");
+        assert_eq!(check(q(&query), true, None), Err(Error::BadRequest));
     }
 
     #[test]

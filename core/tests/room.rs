@@ -746,8 +746,86 @@ fn a_socket_opened_just_before_a_ping_round_is_not_pinged_early() {
     t.connect(2, Protocol::V4);
     let a = t.room.on_alarm(t0 + cfg.ping_interval, |_| None);
     assert_eq!(sent(&a, 1), vec!["2".to_string()]);
-    assert!(sent(&a, 2).is_empty(), "opened 5 s ago: less than half an interval");
+    assert!(
+        sent(&a, 2).is_empty(),
+        "opened 5 s ago: less than half an interval"
+    );
     // Its own round comes at open + interval.
     t.room.on_text(&1, "3", t0 + cfg.ping_interval + 1);
     assert_eq!(t.room.next_alarm(), Some(t0 + 20_000 + cfg.ping_interval));
+}
+
+fn conn_with_token(id: u32, token: &str, now: u64) -> Conn {
+    let mut c = conn(id, Protocol::V4, now);
+    c.resume = Some(token.to_string());
+    c
+}
+
+#[test]
+fn a_peer_back_on_a_new_socket_takes_over_its_stale_seat() {
+    let mut t = T::new();
+    t.room
+        .open(1, conn_with_token(1, "tokenAAAAAAAAAAAA", t.now));
+    t.room.on_text(&1, "40", t.now);
+    t.connect(2, Protocol::V4);
+    t.ask(1);
+    t.ask(2);
+    // Socket 1's network dropped without a close; the same page connects again.
+    t.room
+        .open(3, conn_with_token(3, "tokenAAAAAAAAAAAA", t.now));
+    t.room.on_text(&3, "40", t.now);
+    let a = t.ask(3);
+    assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
+    assert_eq!(
+        sent(&a, 2),
+        vec![
+            r#"42["bye","r1"]"#.to_string(),
+            r#"42["join","r1"]"#.to_string(),
+            r#"42["ready","r1"]"#.to_string()
+        ]
+    );
+    assert_eq!(
+        sent(&a, 3),
+        vec![
+            log(&["Room r1 has 1 client(s)"]),
+            log(&["Request to create or join room r1"]),
+            r#"42["joined","r1","sio3"]"#.to_string(),
+            r#"42["ready","r1"]"#.to_string(),
+        ]
+    );
+    assert!(t.room.conn(&1).is_none());
+    assert_eq!(t.room.seats_taken(), 2);
+}
+
+#[test]
+fn a_lone_peer_back_on_a_new_socket_creates_the_room_again() {
+    let mut t = T::new();
+    t.room
+        .open(1, conn_with_token(1, "tokenBBBBBBBBBBBB", t.now));
+    t.room.on_text(&1, "40", t.now);
+    t.ask(1);
+    t.room
+        .open(2, conn_with_token(2, "tokenBBBBBBBBBBBB", t.now));
+    t.room.on_text(&2, "40", t.now);
+    let a = t.ask(2);
+    assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
+    assert_eq!(sent(&a, 2)[2], r#"42["created","r1","sio2"]"#);
+}
+
+#[test]
+fn a_different_token_still_finds_the_room_full() {
+    let mut t = T::new();
+    t.room
+        .open(1, conn_with_token(1, "tokenCCCCCCCCCCCC", t.now));
+    t.room.on_text(&1, "40", t.now);
+    t.connect(2, Protocol::V4);
+    t.ask(1);
+    t.ask(2);
+    t.room
+        .open(3, conn_with_token(3, "tokenDDDDDDDDDDDD", t.now));
+    t.room.on_text(&3, "40", t.now);
+    let a = t.ask(3);
+    assert_eq!(sent(&a, 3)[2], r#"42["full","r1"]"#);
+    assert_eq!(closes(&a), vec![(3, close_code::NORMAL)]);
+    assert!(t.room.conn(&1).is_some());
 }

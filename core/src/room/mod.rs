@@ -126,6 +126,10 @@ pub struct Conn {
     pub awaiting_pong: bool,
     /// The server has closed this socket; it only waits to disappear.
     pub closing: bool,
+    /// The client's resume token (`resume` in the URL): a secret a page keeps across its own
+    /// reconnections, so that a new socket can take over the seat of its stale predecessor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
     /// Conformance profile only: connected to the `/custom` namespace.
     #[cfg(feature = "conformance")]
     #[serde(default)]
@@ -146,6 +150,7 @@ impl Conn {
             last_ping: now,
             awaiting_pong: false,
             closing: false,
+            resume: None,
             #[cfg(feature = "conformance")]
             custom_ns: false,
         }
@@ -576,6 +581,7 @@ impl<H: Clone + PartialEq> Room<H> {
             ));
             return self.log(i, &[&line], &[], out);
         }
+        let i = self.evict_stale_seat(i, out);
         let taken = self.seats_taken();
         let has = json_string(&format!("Room {room} has {taken} client(s)"));
         let request = json_string(&format!("Request to create or join room {room}"));
@@ -626,6 +632,29 @@ impl<H: Clone + PartialEq> Room<H> {
                 self.drop_conn(i, close_code::NORMAL, "room full", out);
             }
         }
+    }
+
+    /// A socket that presents the resume token of a seated socket is the same peer back on a new
+    /// connection (a network change, a reload) before the heartbeat has noticed the old one is
+    /// dead. The old socket goes (its peer gets `bye`, as for any departure) so that the new one is
+    /// seated instead of refused as `full`. Returns `i`'s index after the removal.
+    fn evict_stale_seat(&mut self, i: usize, out: &mut Out<H>) -> usize {
+        let (me, token) = match &self.entries[i].conn {
+            Conn {
+                seated: false,
+                resume: Some(t),
+                ..
+            } => (self.entries[i].handle.clone(), t.clone()),
+            _ => return i,
+        };
+        let stale = self
+            .entries
+            .iter()
+            .position(|e| e.conn.seated && e.conn.resume.as_deref() == Some(token.as_str()));
+        if let Some(j) = stale {
+            self.drop_conn(j, close_code::NORMAL, "replaced by a newer connection", out);
+        }
+        self.index(&me).unwrap_or(i)
     }
 
     fn seat(&mut self, i: usize, out: &mut Out<H>) {
