@@ -13,6 +13,9 @@
 //   person with the link joins without a reload. This side sends `bye` on hang-up and pagehide.
 // So a late joiner, a reload, or a dropped and restored socket on either side all end in a new
 // call: whoever comes (back) second makes the offer.
+// Every socket of this page carries the same secret resume token (`resume` in the URL): when the
+// network drops without a close, the reconnected socket takes over the page's old seat at once
+// instead of finding the room full until the server's heartbeat notices.
 
 import { Call } from "/call.js";
 import { getLocalMedia, stopStream } from "/media.js";
@@ -24,6 +27,11 @@ const RECLAIM_WINDOW_MS = 60_000;
 const RECLAIM_DELAY_MS = 3_000;
 /** A call still not up after this long gets a hint. */
 const SLOW_CALL_MS = 15_000;
+/** This page load's resume token: 128 random bits, URL-safe base64. */
+const RESUME_TOKEN = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
+  .replace(/\+/g, "-")
+  .replace(/\//g, "_")
+  .replace(/=+$/, "");
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -300,7 +308,7 @@ function connect() {
     return;
   }
   show("joining");
-  const socket = (S.socket = io({ transports: ["websocket"], query: { room } }));
+  const socket = (S.socket = io({ transports: ["websocket"], query: { room, resume: RESUME_TOKEN } }));
 
   socket.on("connect", () => {
     S.seated = false;

@@ -236,6 +236,34 @@ describe("signalling under wrangler dev", () => {
     assert.equal(await a.next(), eventFrame("bye", room));
   });
 
+  test("a peer back on a new socket with its resume token takes over its stale seat", async () => {
+    const room = newRoom();
+    const token = randomUUID().replaceAll("-", "");
+    const old = await RawSocket.connect(server, { room, extra: `&resume=${token}` });
+    old.send(eventFrame("create or join", room));
+    await old.take(3);
+    const b = track(await seated(server, room));
+    await old.take(2);
+    // The old socket's network is gone (no close yet); the page reconnects with the same token.
+    const back = track(await RawSocket.connect(server, { room, extra: `&resume=${token}` }));
+    back.send(eventFrame("create or join", room));
+    assert.deepEqual(await back.take(4), [
+      logFrame(`Room ${room} has 1 client(s)`),
+      logFrame(`Request to create or join room ${room}`),
+      eventFrame("joined", room, back.socketId),
+      eventFrame("ready", room),
+    ]);
+    assert.deepEqual(await b.take(3), [eventFrame("bye", room), eventFrame("join", room), eventFrame("ready", room)]);
+    assert.equal((await old.closed()).code, 1000);
+    back.send(`42["message","again"]`);
+    assert.equal(await b.next(), `42["message","again"]`);
+    // Someone else's token does not: the room is full.
+    const other = await RawSocket.connect(server, { room, extra: `&resume=${randomUUID().replaceAll("-", "")}` });
+    other.send(eventFrame("create or join", room));
+    assert.equal((await other.take(4))[2], eventFrame("full", room));
+    await assert.rejects(RawSocket.open(server, { room, extra: "&resume=short" }), (e) => e.status === 400);
+  });
+
   test("the v4 open packet and connect reply are the reference strings", async () => {
     const s = track(await RawSocket.open(server, { room: newRoom() }));
     const open = await s.next();

@@ -178,17 +178,13 @@ impl Model {
                 let h = self.opened;
                 self.opened += 1;
                 let protocol = if *v3 { Protocol::V3 } else { Protocol::V4 };
-                let conn = Conn {
-                    sid: format!("sid{h}"),
-                    sio_sid: format!("sio{h}"),
-                    protocol,
-                    room: if *other_room { "other".into() } else { ROOM.into() },
-                    connected: false,
-                    seated: false,
-                    opened_at: self.now,
-                    last_ping: 0,
-                    awaiting_pong: false,
-                    closing: false,
+                let room = if *other_room { "other".into() } else { ROOM.into() };
+                let mut conn = Conn::new(format!("sid{h}"), format!("sio{h}"), protocol, room, self.now);
+                // Some sockets share a resume token, so seat take-overs happen too.
+                conn.resume = match h % 3 {
+                    0 => None,
+                    1 => Some("tokenAAAAAAAAAAAA".to_string()),
+                    _ => Some("tokenBBBBBBBBBBBB".to_string()),
                 };
                 known.insert(h);
                 self.live.insert(h);
