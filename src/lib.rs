@@ -74,12 +74,12 @@ async fn socket_io(req: Request, env: &Env) -> Result<Response> {
     }
 }
 
-/// HTTP 400 with the reference server's JSON body.
+/// HTTP 400 with the reference server's JSON body (429 for a room's connection cap).
 pub fn handshake_error(err: handshake::Error) -> Result<Response> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json")?;
     Ok(Response::ok(err.body())?
-        .with_status(400)
+        .with_status(err.status())
         .with_headers(headers))
 }
 
