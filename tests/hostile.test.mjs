@@ -533,14 +533,14 @@ describe("hostile input", () => {
         },
       }));
 
-    tc("a text frame instead of a relayed message's attachment: the peer has the header, then bye", async () => {
+    tc("a text frame instead of a relayed message's attachment: the peer gets only bye", async () => {
       const { room, a, b } = await pair();
       const header = `451-["message",${PLACEHOLDER}]`;
       b.send(header);
       b.send('42["message","not binary"]');
       await assertClosed(b, PROTOCOL_ERROR, [logFrame("Got message:", JSON.parse(PLACEHOLDER))]);
-      // The header was relayed before the fault could be known; nothing after it but bye.
-      assert.deepEqual(await a.take(2), [header, eventFrame("bye", room)]);
+      // A binary packet is held until its attachments are in: the header never left.
+      assert.equal(await a.next(), eventFrame("bye", room));
       await roundTrip(a, await newcomer(room, a));
     });
   });

@@ -174,26 +174,29 @@ fn message_is_echoed_as_message_back() {
     );
 }
 
+/// Sends a binary packet and its attachments [1,2,3] and [4,5,6]; returns what the last one
+/// released (the reply goes out whole once the attachments are in).
+fn binary_round(r: &mut Room<u8>, header: &str) -> Vec<Action<u8>> {
+    assert!(r.on_text(&1, header, 0).is_empty());
+    assert!(r.on_binary(&1, &[1, 2, 3], 0).is_empty());
+    r.on_binary(&1, &[4, 5, 6], 0)
+}
+
 #[test]
 fn binary_message_is_echoed_with_its_attachments() {
     let mut r = room();
     open(&mut r, 1);
     r.on_text(&1, "40", 0);
+    let header = r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+    let reply =
+        r#"452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
     assert_eq!(
-        texts(&r.on_text(
-            &1,
-            r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
-            0
-        )),
-        vec![r#"452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#]
-    );
-    assert_eq!(
-        r.on_binary(&1, &[1, 2, 3], 0),
-        vec![Action::SendBinary(1, vec![1, 2, 3])]
-    );
-    assert_eq!(
-        r.on_binary(&1, &[4, 5, 6], 0),
-        vec![Action::SendBinary(1, vec![4, 5, 6])]
+        binary_round(&mut r, header),
+        vec![
+            Action::Send(1, reply.to_string()),
+            Action::SendBinary(1, vec![1, 2, 3]),
+            Action::SendBinary(1, vec![4, 5, 6]),
+        ]
     );
 }
 
@@ -206,16 +209,14 @@ fn message_with_ack_is_acknowledged() {
         texts(&r.on_text(&1, r#"42456["message-with-ack",1,"2",{"3":[false]}]"#, 0)),
         vec![r#"43456[1,"2",{"3":[false]}]"#]
     );
+    let header = r#"452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+    let reply = r#"462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
     assert_eq!(
-        texts(&r.on_text(&1, r#"452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#, 0)),
-        vec![r#"462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#]
-    );
-    assert_eq!(
-        r.on_binary(&1, &[1, 2, 3], 0),
-        vec![Action::SendBinary(1, vec![1, 2, 3])]
-    );
-    assert_eq!(
-        r.on_binary(&1, &[4, 5, 6], 0),
-        vec![Action::SendBinary(1, vec![4, 5, 6])]
+        binary_round(&mut r, header),
+        vec![
+            Action::Send(1, reply.to_string()),
+            Action::SendBinary(1, vec![1, 2, 3]),
+            Action::SendBinary(1, vec![4, 5, 6]),
+        ]
     );
 }

@@ -567,22 +567,70 @@ fn restored_room_keeps_seats_and_relays() {
 }
 
 #[test]
-fn binary_message_is_relayed_with_its_attachment_reframed_per_protocol() {
+fn binary_message_is_relayed_whole_once_its_attachments_are_in_reframed_per_protocol() {
     let mut t = T::new();
     t.connect(1, Protocol::V4);
     t.connect(2, Protocol::V3);
     t.ask(1);
     t.ask(2);
-    let header = r#"451-["message",{"_placeholder":true,"num":0}]"#;
+    let header = r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
     let a = t.text(1, header);
-    assert_eq!(sent(&a, 2), vec![header.to_string()]);
-    let a = t.room.on_binary(&1, &[1, 2, 3], t.now);
-    assert_eq!(a, vec![Action::SendBinary(2, vec![4, 1, 2, 3])]);
+    assert!(sent(&a, 2).is_empty(), "held until complete");
+    assert!(t.room.on_binary(&1, &[1, 2, 3], t.now).is_empty());
+    let a = t.room.on_binary(&1, &[7], t.now);
+    assert_eq!(
+        a,
+        vec![
+            Action::Send(2, header.to_string()),
+            Action::SendBinary(2, vec![4, 1, 2, 3]),
+            Action::SendBinary(2, vec![4, 7]),
+        ]
+    );
     // v3 → v4: the type byte is stripped.
-    let a = t.text(2, header);
-    assert_eq!(sent(&a, 1), vec![header.to_string()]);
+    let header = r#"451-["message",{"_placeholder":true,"num":0}]"#;
+    assert!(sent(&t.text(2, header), 1).is_empty());
     let a = t.room.on_binary(&2, &[4, 9], t.now);
-    assert_eq!(a, vec![Action::SendBinary(1, vec![9])]);
+    assert_eq!(
+        a,
+        vec![
+            Action::Send(1, header.to_string()),
+            Action::SendBinary(1, vec![9])
+        ]
+    );
+}
+
+#[test]
+fn a_binary_message_broken_off_half_way_reaches_nobody() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V4);
+    t.ask(1);
+    t.ask(2);
+    t.text(
+        1,
+        r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+    );
+    t.room.on_binary(&1, &[1], t.now);
+    let a = t.text(1, r#"42["message","not a binary frame"]"#);
+    assert_eq!(closes(&a), vec![(1, close_code::PROTOCOL_ERROR)]);
+    assert_eq!(sent(&a, 2), vec![r#"42["bye","r1"]"#.to_string()]);
+}
+
+#[test]
+fn binary_attachments_larger_than_max_payload_in_total_close() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V4);
+    t.ask(1);
+    t.ask(2);
+    t.text(
+        1,
+        r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+    );
+    assert!(t.room.on_binary(&1, &vec![0; 40_000], t.now).is_empty());
+    let a = t.room.on_binary(&1, &vec![0; 40_000], t.now);
+    assert_eq!(closes(&a), vec![(1, close_code::TOO_BIG)]);
+    assert_eq!(sent(&a, 2), vec![r#"42["bye","r1"]"#.to_string()]);
 }
 
 #[test]

@@ -113,13 +113,17 @@ impl<H: Clone + PartialEq> Room<H> {
                     }
                     _ => None,
                 };
-                let e = &mut self.entries[i];
-                if let Some(f) = reply.as_ref() {
-                    out.push(Action::Send(e.handle.clone(), f.clone()));
-                }
+                let me = self.entries[i].handle.clone();
                 if binary {
-                    e.pending_binary = n;
-                    e.binary_to = reply.map(|_| e.handle.clone());
+                    let held = reply.map(|header| HeldBinary {
+                        to: me,
+                        header,
+                        parts: Vec::with_capacity(n),
+                        bytes: 0,
+                    });
+                    self.hold_binary(i, n, held);
+                } else if let Some(f) = reply {
+                    out.push(Action::Send(me, f));
                 }
             }
             PacketType::Ack | PacketType::ConnectError => {}

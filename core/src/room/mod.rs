@@ -178,14 +178,25 @@ pub enum Action<H> {
     Close(H, u16, &'static str),
 }
 
+/// A binary packet on its way: the header for the receiver and the attachments so far. Nothing is
+/// sent before the packet is complete, so a sender that breaks off half-way leaves the receiver
+/// untouched.
+#[derive(Debug)]
+struct HeldBinary<H> {
+    to: H,
+    header: String,
+    parts: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
 #[derive(Debug)]
 struct Entry<H> {
     handle: H,
     conn: Conn,
     /// Binary frames still owed by the last binary packet.
     pending_binary: usize,
-    /// Where those frames go (the peer), if anywhere.
-    binary_to: Option<H>,
+    /// That packet, held until its last attachment is in, if it goes anywhere.
+    binary: Option<HeldBinary<H>>,
     /// v3: the last time the client was heard from.
     last_seen: u64,
     /// Rate limit: tokens left, in thousandths of a packet, as of `refilled_at`.
@@ -201,7 +212,7 @@ impl<H> Entry<H> {
             handle,
             conn,
             pending_binary: 0,
-            binary_to: None,
+            binary: None,
             last_seen,
             milli_tokens: u64::from(cfg.rate_burst) * 1000,
             refilled_at: last_seen,
@@ -401,17 +412,34 @@ impl<H: Clone + PartialEq> Room<H> {
                 return out;
             }
         };
-        if let Some(to) = e.binary_to.clone() {
-            // The peer may have gone since the packet header was relayed.
-            if let Some(j) = self.index(&to) {
-                let data = engineio::encode_binary(self.entries[j].conn.protocol, payload);
-                out.push(Action::SendBinary(to, data));
-            }
-        }
+        let max_payload = self.cfg.max_payload;
         let e = &mut self.entries[i];
         e.pending_binary -= 1;
-        if e.pending_binary == 0 {
-            e.binary_to = None;
+        let Some(held) = e.binary.as_mut() else {
+            return out; // swallowed: the packet goes nowhere
+        };
+        held.bytes += payload.len();
+        if held.bytes > max_payload {
+            self.drop_conn(i, close_code::TOO_BIG, "payload too large", &mut out);
+            return out;
+        }
+        held.parts.push(payload.to_vec());
+        if e.pending_binary > 0 {
+            return out;
+        }
+        let Some(held) = e.binary.take() else {
+            return out;
+        };
+        // The receiver may have gone while the attachments were coming in.
+        if let Some(j) = self.index(&held.to) {
+            let protocol = self.entries[j].conn.protocol;
+            out.push(Action::Send(held.to.clone(), held.header));
+            for part in held.parts {
+                out.push(Action::SendBinary(
+                    held.to.clone(),
+                    engineio::encode_binary(protocol, &part),
+                ));
+            }
         }
         out
     }
@@ -521,7 +549,7 @@ impl<H: Clone + PartialEq> Room<H> {
         }
         if matches!(packet.kind, PacketType::BinaryEvent) {
             e.pending_binary = packet.attachments;
-            e.binary_to = None;
+            e.binary = None;
         }
         if e.dropped == 1 {
             let line = json_string("Rate limit exceeded: events are being dropped");
@@ -557,18 +585,26 @@ impl<H: Clone + PartialEq> Room<H> {
         event: &socketio::Event<'_>,
         out: &mut Out<H>,
     ) {
-        let mut to = None;
+        let mut held = None;
         if event.name == events::MESSAGE && self.entries[i].conn.seated {
             if let Some(j) = self.peer_of(i) {
-                let frame = format!("45{attachments}-{data}");
-                out.push(Action::Send(self.entries[j].handle.clone(), frame));
-                to = Some(self.entries[j].handle.clone());
+                held = Some(HeldBinary {
+                    to: self.entries[j].handle.clone(),
+                    header: format!("45{attachments}-{data}"),
+                    parts: Vec::with_capacity(attachments),
+                    bytes: 0,
+                });
             }
             self.log(i, &["\"Got message:\""], &event.args, out);
         }
+        self.hold_binary(i, attachments, held);
+    }
+
+    /// Expects `attachments` binary frames from socket `i`, for `held` (or for nobody).
+    fn hold_binary(&mut self, i: usize, attachments: usize, held: Option<HeldBinary<H>>) {
         let e = &mut self.entries[i];
         e.pending_binary = attachments;
-        e.binary_to = to;
+        e.binary = held;
     }
 
     fn create_or_join(&mut self, i: usize, arg: Option<&str>, out: &mut Out<H>) {
