@@ -12,10 +12,13 @@
 //! ## Heartbeats without timers
 //! `setTimeout` would keep the object awake; an alarm does not. One alarm per room, at the time
 //! the state machine asks for (`Room::next_alarm`), sends Engine.IO v4 pings and closes sockets
-//! that stayed silent. When the last pong of a round arrives the alarm moves to the next round, so
-//! a healthy idle room wakes once per ping interval. Engine.IO v3 clients ping us instead; the
-//! platform answers their `2` with `3` itself (`set_websocket_auto_response`) without waking the
-//! object, and records when it did, which the alarm reads as the v3 client's sign of life.
+//! that stayed silent. The platform answers one client frame per object by itself
+//! (`set_websocket_auto_response`), without waking it, and records when it did for each socket.
+//! In a room of v4 clients that frame is the pong `3` (answered with a noop `6`): the alarm that
+//! sends a round of pings also checks the previous round's pong times, so an idle room wakes once
+//! per ping interval and pongs never wake it. While a v3 client is in the room the frame is the v3
+//! ping `2` (answered `3`), the v3 client's sign of life; v4 pongs then arrive as messages, and
+//! the last one of a round moves the alarm to the next round.
 
 use std::cell::RefCell;
 
@@ -43,14 +46,12 @@ struct Inner {
     loaded: bool,
     /// The alarm as last set or read, so it is written only when it changes.
     alarm: Option<u64>,
+    /// The auto-response pair as last set by this object (`None`: not yet).
+    auto_response: Option<room::AutoResponse>,
 }
 
 impl DurableObject for Room {
     fn new(state: State, env: Env) -> Self {
-        // Answer Engine.IO v3 client pings without waking the object.
-        if let Ok(pair) = worker_sys::WebSocketRequestResponsePair::new("2", "3") {
-            state.set_websocket_auto_response(&pair);
-        }
         let log_wakes = config::log_wakes(&env);
         if log_wakes {
             console_log!("[room] wake: object created");
@@ -61,6 +62,7 @@ impl DurableObject for Room {
                 room: room::Room::new(config::room(&env)),
                 loaded: false,
                 alarm: None,
+                auto_response: None,
             }),
             log_wakes,
         }
@@ -210,6 +212,7 @@ impl Room {
 
     /// Sets, moves or deletes the alarm to match what the room needs next.
     async fn sync_alarm(&self) -> Result<()> {
+        self.sync_auto_response();
         let want = {
             let mut inner = self.inner.borrow_mut();
             let want = inner.room.next_alarm();
@@ -235,7 +238,22 @@ impl Room {
         written
     }
 
-    /// When the platform last answered this socket's `2` with our auto-response.
+    /// Points the platform's auto-response at the heartbeat frame the room wants answered
+    /// without waking it (`Room::auto_response`): v4 pongs, or v3 pings while a v3 client is in.
+    fn sync_auto_response(&self) {
+        let mut inner = self.inner.borrow_mut();
+        let want = inner.room.auto_response();
+        if inner.auto_response == Some(want) {
+            return;
+        }
+        let (request, response) = want.pair();
+        if let Ok(pair) = worker_sys::WebSocketRequestResponsePair::new(request, response) {
+            self.state.set_websocket_auto_response(&pair);
+            inner.auto_response = Some(want);
+        }
+    }
+
+    /// When the platform last answered this socket's auto-response frame for us.
     /// (No workers-rs binding exists for `getWebSocketAutoResponseTimestamp` yet.)
     fn auto_response_time(&self, ws: &WebSocket) -> Option<u64> {
         let raw: &JsValue = self.state.as_raw().as_ref();

@@ -195,13 +195,14 @@ export class RawSocket {
     this.ws.send(data);
   }
 
-  /** The next frame not yet handed out, skipping heartbeat pings unless `pings` is set. */
+  /** The next frame not yet handed out, skipping heartbeat frames (`2`, `6`) unless `pings` is set. */
   async next({ timeout = 10_000, pings = false } = {}) {
     const deadline = Date.now() + timeout;
     for (;;) {
       while (this.cursor < this.frames.length) {
         const f = this.frames[this.cursor++];
-        if (!pings && f === "2") continue;
+        // Heartbeats: the server's ping, and the noop the platform sends back for a v4 pong.
+        if (!pings && (f === "2" || f === "6")) continue;
         return f;
       }
       if (this.closeInfo || this.ws._closeFrameReceived) {
@@ -245,9 +246,9 @@ export class RawSocket {
     );
   }
 
-  /** Frames not yet handed out (heartbeat pings excluded). */
+  /** Frames not yet handed out (heartbeat frames excluded). */
   pending() {
-    return this.frames.slice(this.cursor).filter((f) => f !== "2");
+    return this.frames.slice(this.cursor).filter((f) => f !== "2" && f !== "6");
   }
 
   close() {

@@ -238,8 +238,8 @@ describe("hostile input", () => {
       tc(name, () => malformed({ attack: (s) => s.send(frame) }));
     }
 
-    tc("a v4 client pinging (2): auto-answered 3 by the platform, then closed at the next alarm", () =>
-      malformed({ attack: (s) => s.send("2"), frames: ["3"], timeout: HEARTBEAT_CLOSE }));
+    // In a room of v4 clients the platform answers pongs, so a client ping reaches the room.
+    tc("a v4 client pinging (2) is closed at once", () => malformed({ attack: (s) => s.send("2") }));
 
     tc("a v4 client pinging with data (2probe) is closed at once", () =>
       malformed({ attack: (s) => s.send("2probe") }));

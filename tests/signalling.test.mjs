@@ -337,3 +337,39 @@ function sdp(size) {
   }
   return lines.join("\r\n") + "\r\n";
 }
+
+describe("heartbeats of an idle room", () => {
+  let server;
+  const INTERVAL = 1500;
+  before(async () => {
+    server = await startServer({ vars: { PING_INTERVAL: INTERVAL, PING_TIMEOUT: 1000, LOG_WAKES: 1 } });
+  });
+  after(async () => server?.stop());
+
+  test("v4 pongs are answered by the platform and never reach the room: one wake per ping round", async () => {
+    const room = newRoom();
+    const a = await seated(server, room);
+    const b = await seated(server, room);
+    await a.take(2);
+    const lines = () => server.output().split("\n");
+    const handlerCalls = (from) => lines().slice(from).filter((l) => l.includes("[room] handler:"));
+    const start = lines().length;
+    const pings = () => a.frames.filter((f) => f === "2").length;
+    const p0 = pings();
+    // Five ping rounds, answered by both peers.
+    await waitFor(() => pings() >= p0 + 5, { timeout: 5 * INTERVAL + 10_000, what: "five ping rounds" });
+    await waitFor(() => a.frames.filter((f) => f === "6").length >= 4, { what: "the platform's noop answers" });
+    const calls = handlerCalls(start);
+    assert.deepEqual(
+      calls.filter((l) => !l.includes("handler: alarm")),
+      [],
+      "no handler ran but the alarm",
+    );
+    assert.ok(calls.length >= 4 && calls.length <= 6, `${calls.length} alarm wakes for 5 rounds`);
+    // Both peers still in their seats, still relaying.
+    a.send(`42["message","still here"]`);
+    assert.equal(await b.next(), `42["message","still here"]`);
+    a.close();
+    b.close();
+  });
+});

