@@ -1,0 +1,515 @@
+// The benchmark's orchestrator; run it through `bash bench/run.sh [--quick]` (see bench/README.md).
+//
+// For every repetition and room count R it starts each server fresh (rotating their order),
+// runs bench/driver.mjs against it, and stops it; then it measures the idle-room wake rate and
+// prints the medians as tables, also written to bench/RESULTS.md.
+
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadAvg, machineCpu } from "./lib/proc.mjs";
+import {
+  ROOT,
+  WORKERD,
+  startFloor,
+  startSocketIo,
+  startWorkerd,
+  startWranglerDev,
+  stopAll,
+  writeJsRelayConfig,
+  writeWorkerdConfig,
+} from "./lib/servers.mjs";
+import { idleWakes } from "./lib/wake.mjs";
+
+// ---------- options ----------
+const argv = process.argv.slice(2);
+const has = (f) => argv.includes(f);
+const val = (f, d) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
+const QUICK = has("--quick");
+const cfg = {
+  reps: Number(val("--reps", QUICK ? 1 : 3)),
+  rooms: val("--rooms", QUICK ? "1,50" : "1,50,200,500").split(",").map(Number),
+  servers: val("--servers", "ours,wrangler,jsdo,socketio,floor").split(","),
+  // The wrangler dev reference column runs in the first repetition(s) only.
+  refReps: Number(val("--ref-reps", 1)),
+  // At the largest R, in the first repetition: a second memory reading after this many seconds
+  // of idleness (workerd evicts an idle object after about 10 s).
+  idleWait: Number(val("--idle-wait", QUICK ? 0 : 12)),
+  // Before each run, wait (bounded) until the rest of the machine uses at most this many cores.
+  quiet: Number(val("--quiet", 0.5)),
+  quietBudget: Number(val("--quiet-budget", QUICK ? 30 : 120)),
+  rateSecs: Number(val("--rate-secs", QUICK ? 2 : 2.5)),
+  satSecs: Number(val("--sat-secs", QUICK ? 2 : 2.5)),
+  warm: Number(val("--warm", QUICK ? 0.5 : 0.75)),
+  rate: Number(val("--rate", 500)),
+  wakeSecs: Number(val("--wake-secs", QUICK ? 10 : 20)),
+  longWake: !QUICK && !has("--no-long-wake"),
+  write: !has("--no-write"),
+  dist: val("--dist", ""),
+};
+/**
+ * Vars set on top of wrangler.toml's for our server. The product limits each socket to
+ * RATE_PER_SEC Socket.IO packets per second (burst RATE_BURST) and silently drops the excess;
+ * the baseline has no such limit and the benchmark's load is far above it, so it is lifted
+ * (the token bucket is still consulted for every packet, so its cost stays in the figures).
+ */
+const BENCH_VARS = { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_KICK_AFTER: "1000000000" };
+const NAMES = {
+  ours: "ours (workerd)",
+  wrangler: "ours (wrangler dev)",
+  socketio: "socket.io",
+  floor: "ws floor",
+  jsdo: "JS DO on workerd",
+};
+
+const tmp = mkdtempSync(path.join(existsShm() ? "/dev/shm" : os.tmpdir(), "signal-bench-"));
+function existsShm() {
+  try {
+    return execFileSync("sh", ["-c", "test -d /dev/shm -a -w /dev/shm && echo y"]).toString().trim() === "y";
+  } catch {
+    return false;
+  }
+}
+let cleaned = false;
+function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  stopAll();
+  try {
+    rmSync(tmp, { recursive: true, force: true });
+  } catch {}
+}
+process.on("exit", cleanup);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+const log = (...a) => console.error("[bench]", ...a);
+
+// ---------- the release build, as uploaded ----------
+function wranglerToml() {
+  const text = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(text)?.[1];
+  const vars = {};
+  const block = text.split(/^\[vars\]\s*$/m)[1]?.split(/^\[/m)[0] ?? "";
+  for (const m of block.matchAll(/^([A-Z_][A-Z0-9_]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/gm)) vars[m[1]] = m[2] ?? m[3];
+  return { date, vars };
+}
+
+function dryRun() {
+  const outdir = path.join(tmp, "dist");
+  log("wrangler deploy --dry-run (runs the release build if sources changed) ...");
+  const out = execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 600_000,
+  }).toString();
+  const m = /Total Upload:\s*([\d.]+\s*KiB)\s*\/\s*gzip:\s*([\d.]+\s*KiB)/.exec(out);
+  return { outdir, upload: m?.[1] ?? "n/a", gzip: m?.[2] ?? "n/a" };
+}
+
+// ---------- one run ----------
+function runDriver(server, proto, rooms, tag, idleWait) {
+  const args = [
+    path.join(ROOT, "bench/driver.mjs"),
+    "--proto", proto,
+    "--port", String(server.port),
+    "--server-pid", String(server.pid),
+    "--rooms", String(rooms),
+    "--tag", tag,
+    "--rate", String(cfg.rate),
+    "--rate-secs", String(cfg.rateSecs),
+    "--sat-secs", String(cfg.satSecs),
+    "--warm", String(cfg.warm),
+    "--join-concurrency", "1",
+    "--idle-wait", String(idleWait),
+  ];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const killer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+    child.on("exit", () => {
+      clearTimeout(killer);
+      const line = out.trim().split("\n").pop();
+      try {
+        resolve(JSON.parse(line));
+      } catch {
+        resolve({ fatal: `driver output unreadable: ${out.slice(-500)} ${err.slice(-500)}` });
+      }
+    });
+  });
+}
+
+async function startServer(kind, dist, compat) {
+  switch (kind) {
+    case "ours": {
+      const dir = mkdtempSync(path.join(tmp, "workerd-"));
+      const vars = { ...compat.vars, ...BENCH_VARS };
+      const config = writeWorkerdConfig(dir, dist.outdir, { vars, compatibilityDate: compat.date });
+      return startWorkerd(config);
+    }
+    case "wrangler":
+      return startWranglerDev(mkdtempSync(path.join(tmp, "wrangler-state-")), BENCH_VARS);
+    case "jsdo":
+      return startWorkerd(writeJsRelayConfig(mkdtempSync(path.join(tmp, "jsdo-")), compat.date));
+    case "socketio":
+      return startSocketIo();
+    case "floor":
+      return startFloor();
+  }
+  throw new Error(`unknown server ${kind}`);
+}
+
+// ---------- statistics and formatting ----------
+function median(xs) {
+  const v = xs.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+const get = (o, p) => p.split(".").reduce((a, k) => (a == null ? undefined : a[k]), o);
+
+/** The figures of the tables: key, label, path in a driver result, unit scale, better. */
+const METRICS = [
+  ["joinFresh50", "join, fresh room p50 (ms)", "join.fresh.p50", 1, "low"],
+  ["joinFresh99", "join, fresh room p99 (ms)", "join.fresh.p99", 1, "low"],
+  ["joinExist50", "join, existing room p50 (ms)", "join.existing.p50", 1, "low"],
+  ["joinExist99", "join, existing room p99 (ms)", "join.existing.p99", 1, "low"],
+  ["rtt50", "relay round trip p50 (ms)", "rate.p50", 1, "low"],
+  ["rtt90", "relay round trip p90 (ms)", "rate.p90", 1, "low"],
+  ["rtt99", "relay round trip p99 (ms)", "rate.p99", 1, "low"],
+  ["rateCpu", "server cores used at the fixed rate", "rate.serverCpuFrac", 1, "low"],
+  ["sat", "relayed msgs/s at saturation", "sat.msgsPerSec", 1, "high"],
+  ["satCores", "server cores used at saturation", "sat.serverCores", 1, "info"],
+  ["perCore", "relayed msgs/s per server core", "sat.msgsPerCoreSec", 1, "high"],
+  ["usPerMsg", "server CPU µs per relayed msg", "sat.cpuUsPerMsg", 1, "low"],
+  ["sysUsPerMsg", "… of which in the kernel (µs)", "sat.sysUsPerMsg", 1, "low"],
+  ["driverCores", "driver cores used at saturation", "sat.driverCores", 1, "info"],
+  ["bgCores", "other load on the machine (cores)", "sat.backgroundCores", 1, "info"],
+  ["peakMb", "peak RSS of server process tree (MB)", "memKb.peak", 1 / 1024, "low"],
+  ["baseMb", "RSS before any room (MB)", "memKb.base", 1 / 1024, "low"],
+  ["roomKb", "RSS per idle room, just joined (KB)", "memKb.perIdleRoom", 1, "low"],
+  ["roomKbLater", "RSS per idle room after the idle wait (KB)", "memKb.perIdleRoomLater", 1, "low"],
+  ["errors", "errors (all kinds)", "errorsTotal", 1, "low"],
+  ["lost", "lost messages", "lost", 1, "low"],
+];
+
+function fmt(x) {
+  if (x === null || x === undefined) return "–";
+  if (typeof x === "string") return x;
+  const a = Math.abs(x);
+  if (a >= 1000) return Math.round(x).toLocaleString("en-US");
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  if (a >= 1) return x.toFixed(2);
+  return x.toFixed(3);
+}
+const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
+
+/** Targets: metric key -> [limit, direction] on ours (workerd) ÷ socket.io. */
+const TARGETS = {
+  perCore: [1.0, ">="],
+  rtt50: [1.0, "<="],
+  rtt99: [1.5, "<="],
+  joinExist50: [1.0, "<="],
+  joinFresh50: [3.0, "<="],
+  roomKb: [2.0, "<="],
+  roomKbLater: [2.0, "<="],
+};
+
+function table(headers, rows) {
+  const lines = [`| ${headers.join(" | ")} |`, `|${headers.map((_, i) => (i ? "---:" : "---")).join("|")}|`];
+  for (const r of rows) lines.push(`| ${r.join(" | ")} |`);
+  return lines.join("\n");
+}
+
+/**
+ * Waits (at most `maxSecs`) until the machine's other processes use at most `cfg.quiet` cores,
+ * measured over one-second windows. Returns the seconds spent.
+ */
+async function waitQuiet(maxSecs) {
+  const t0 = Date.now();
+  const cores = os.cpus().length;
+  for (;;) {
+    const a = machineCpu();
+    await new Promise((r) => setTimeout(r, 1000));
+    const b = machineCpu();
+    const busy = (b.busy - a.busy) / ((b.total - a.total) / cores);
+    const spent = (Date.now() - t0) / 1000;
+    if (busy <= cfg.quiet || spent >= maxSecs) {
+      if (spent > 1.5) log(`waited ${spent.toFixed(0)} s for a quieter machine (now ${busy.toFixed(2)} cores busy)`);
+      return spent;
+    }
+  }
+}
+
+// ---------- main ----------
+async function main() {
+  const t0 = Date.now();
+  const compat = wranglerToml();
+  const machine = {
+    cpu: /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "?",
+    cores: os.cpus().length,
+    memGb: (os.totalmem() / 2 ** 30).toFixed(1),
+    kernel: os.release(),
+    node: process.version,
+    workerd: execFileSync(WORKERD, ["--version"]).toString().trim(),
+    socketio: JSON.parse(readFileSync(path.join(ROOT, "node_modules/socket.io/package.json"), "utf8")).version,
+    ws: JSON.parse(readFileSync(path.join(ROOT, "node_modules/ws/package.json"), "utf8")).version,
+    wrangler: JSON.parse(readFileSync(path.join(ROOT, "node_modules/wrangler/package.json"), "utf8")).version,
+    commit: (() => {
+      try {
+        return execFileSync("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]).toString().trim();
+      } catch {
+        return "?";
+      }
+    })(),
+    loadBefore: loadAvg(),
+  };
+  const dist = cfg.dist ? { outdir: cfg.dist, upload: "n/a", gzip: "n/a" } : dryRun();
+  log(`upload ${dist.upload}, gzip ${dist.gzip}; config: ${JSON.stringify(cfg)}`);
+  const cpu0 = machineCpu();
+
+  /** results[kind][rooms] = [driver result per repetition] */
+  const results = {};
+  for (const k of cfg.servers) results[k] = Object.fromEntries(cfg.rooms.map((r) => [r, []]));
+  const runLog = [];
+  const REF = new Set(["wrangler"]);
+  const maxRooms = Math.max(...cfg.rooms);
+  let quietLeft = cfg.quietBudget;
+  for (let rep = 0; rep < cfg.reps; rep++) {
+    for (const [ri, rooms] of cfg.rooms.entries()) {
+      const kinds = cfg.servers.filter((k) => !REF.has(k) || rep < cfg.refReps);
+      const n = kinds.length;
+      const order = kinds.map((_, i) => kinds[(i + rep + ri) % n]);
+      for (const kind of order) {
+        const tag = `${kind.slice(0, 2)}${rep}r${rooms}x${Date.now().toString(36)}`;
+        const idleWait = rep === 0 && rooms === maxRooms ? cfg.idleWait : 0;
+        quietLeft -= await waitQuiet(Math.min(quietLeft, 20));
+        let server;
+        let res;
+        try {
+          server = await startServer(kind, dist, compat);
+          res = await runDriver(server, kind === "floor" ? "floor" : "sio", rooms, tag, idleWait);
+        } catch (e) {
+          res = { fatal: String(e?.message ?? e).slice(0, 2000) };
+        } finally {
+          await server?.stop();
+        }
+        if (!res.fatal) res.errorsTotal = Object.values(res.errors).reduce((a, b) => a + b, 0);
+        results[kind][rooms].push(res);
+        const brief = res.fatal
+          ? `FATAL ${res.fatal.slice(0, 300)}`
+          : `join ${fmt(res.join.fresh.p50)}/${fmt(res.join.existing.p50)} ms, rtt p50 ${fmt(res.rate?.p50)} p99 ${fmt(res.rate?.p99)} ms, ` +
+            `sat ${fmt(res.sat?.msgsPerSec)}/s on ${fmt(res.sat?.serverCores)} cores (driver ${fmt(res.sat?.driverCores)}, other ${fmt(res.sat?.backgroundCores)}), ` +
+            `${fmt(res.sat?.cpuUsPerMsg)} µs/msg, peak ${fmt(res.memKb.peak / 1024)} MB, ${fmt(res.memKb.perIdleRoom)} KB/room, ` +
+            `errors ${res.errorsTotal}, lost ${res.lost}${res.samples?.length ? ` [${res.samples.slice(0, 3).join("; ")}]` : ""}`;
+        log(`rep ${rep + 1}/${cfg.reps} R=${rooms} ${NAMES[kind]}: ${brief}`);
+        runLog.push(`rep ${rep + 1} R=${rooms} ${NAMES[kind]}: ${brief}`);
+      }
+    }
+  }
+
+  // ---------- idle wakes ----------
+  const wakes = [];
+  if (cfg.servers.includes("ours")) {
+    const variants = [{ interval: 2000, timeout: 1500, secs: cfg.wakeSecs }];
+    if (cfg.longWake) variants.push({ interval: 12000, timeout: 5000, secs: 40 });
+    for (const v of variants) {
+      log(`idle-room wakes: PING_INTERVAL=${v.interval} for ${v.secs} s ...`);
+      try {
+        const dir = mkdtempSync(path.join(tmp, "wake-"));
+        wakes.push(await idleWakes({ distDir: dist.outdir, dir, compatibilityDate: compat.date, baseVars: { ...compat.vars, ...BENCH_VARS }, ...v }));
+      } catch (e) {
+        wakes.push({ interval: v.interval, fatal: String(e?.message ?? e).slice(0, 500) });
+      }
+      log(JSON.stringify(wakes.at(-1)));
+    }
+  }
+
+  // ---------- report ----------
+  const cpu1 = machineCpu();
+  const med = (kind, rooms, p) => median((results[kind]?.[rooms] ?? []).filter((r) => !r.fatal).map((r) => get(r, p)));
+  const cols = cfg.servers;
+  const sections = [];
+  const verdicts = [];
+  for (const rooms of cfg.rooms) {
+    const headers = ["R = " + rooms, ...cols.map((k) => NAMES[k])];
+    const hasBoth = cols.includes("ours") && cols.includes("socketio");
+    if (hasBoth) headers.push("ours ÷ socket.io", "target");
+    if (cols.includes("wrangler") && cols.includes("socketio")) headers.push("wrangler dev ÷ socket.io");
+    if (cols.includes("jsdo") && cols.includes("socketio")) headers.push("JS DO ÷ socket.io");
+    if (cols.includes("floor") && cols.includes("socketio")) headers.push("socket.io ÷ floor");
+    const rows = [];
+    for (const [key, label, p, scale] of METRICS) {
+      const vals = cols.map((k) => {
+        const v = med(k, rooms, p);
+        return v == null ? null : v * scale;
+      });
+      if (vals.every((x) => x == null)) continue;
+      const cells = vals.map((v, i) => {
+        let s = fmt(v);
+        // A saturation figure where the driver used (nearly) a whole core may be driver-bound.
+        if ((key === "sat" || key === "perCore") && (med(cols[i], rooms, "sat.driverCores") ?? 0) >= 0.9) s += " (driver-bound?)";
+        return s;
+      });
+      const row = [label, ...cells];
+      // Ratios of the driver's or the machine's load say nothing about the servers.
+      const v = Object.fromEntries(cols.map((k, i) => [k, key === "driverCores" || key === "bgCores" ? null : vals[i]]));
+      if (hasBoth) {
+        const r = ratio(v.ours, v.socketio);
+        row.push(r == null ? "–" : `${r.toFixed(2)}×`);
+        const t = TARGETS[key];
+        if (t && r != null) {
+          const ok = t[1] === ">=" ? r >= t[0] : r <= t[0];
+          row.push(`${t[1]} ${t[0]}× ${ok ? "✔" : "✘"}`);
+          verdicts.push({ rooms, key, label, ratio: r, ok, limit: `${t[1]} ${t[0]}×` });
+        } else row.push("");
+      }
+      if (cols.includes("wrangler") && cols.includes("socketio")) {
+        const r = ratio(v.wrangler, v.socketio);
+        row.push(r == null ? "–" : `${r.toFixed(2)}×`);
+      }
+      if (cols.includes("jsdo") && cols.includes("socketio")) {
+        const r = ratio(v.jsdo, v.socketio);
+        row.push(r == null ? "–" : `${r.toFixed(2)}×`);
+      }
+      if (cols.includes("floor") && cols.includes("socketio")) {
+        const r = ratio(v.socketio, v.floor);
+        row.push(r == null ? "–" : `${r.toFixed(2)}×`);
+      }
+      rows.push(row);
+    }
+    sections.push(`### R = ${rooms} rooms (${rooms * 2} sockets)\n\n${table(headers, rows)}`);
+  }
+
+  // Target summary over all R.
+  const summaryRows = [];
+  for (const key of Object.keys(TARGETS)) {
+    const vs = verdicts.filter((v) => v.key === key);
+    if (!vs.length) continue;
+    summaryRows.push([
+      vs[0].label,
+      vs[0].limit,
+      ...cfg.rooms.map((r) => {
+        const v = vs.find((x) => x.rooms === r);
+        return v ? `${v.ratio.toFixed(2)}× ${v.ok ? "✔" : "✘"}` : "–";
+      }),
+    ]);
+  }
+  let wakeText = "";
+  const wakeRows = wakes.map((w) =>
+    w.fatal
+      ? [`${w.interval} ms`, `failed: ${w.fatal}`, "", "", "", "", ""]
+      : [
+          `${w.interval} ms / ${w.timeout} ms, ${w.secs} s (${w.intervals} intervals)`,
+          w.product
+            ? `${w.product.perInterval} (${w.product.perMinuteAt25s}/min at 25 s); constructions ${w.product.constructionsPerInterval}`
+            : "n/a",
+          `${w.harness.perInterval} (${w.harness.perMinuteAt25s}/min at 25 s)`,
+          String(w.harness.constructionsPerInterval),
+          String(w.harness.pongInvocationsPerInterval),
+          Object.entries(w.harness.byKind).map(([k, n]) => `${k}: ${n}`).join(", ") || "none",
+          `${w.pingsPerPeerPerInterval} pings/peer/interval, ${w.unexpectedCloses} unexpected closes`,
+        ],
+  );
+  if (wakeRows.length) {
+    const t = wakes.find((w) => !w.fatal && w.interval === 2000);
+    const ok = t ? (t.product ?? t.harness).perInterval <= 1.0 : null;
+    summaryRows.push([
+      "idle room: DO wakes (handler calls) per ping interval",
+      "<= 1",
+      t ? `${(t.product ?? t.harness).perInterval} ${ok ? "✔" : "✘"}${t.product ? "" : " (harness count)"}` : "–",
+      ...cfg.rooms.slice(1).map(() => ""),
+    ]);
+    wakeText = table(
+      [
+        "ping interval / timeout, duration",
+        "object's own log lines: handler calls per interval",
+        "harness: handler calls per interval",
+        "harness: constructions per interval",
+        "harness: pong (`3`) handler calls per interval",
+        "all harness lines",
+        "check",
+      ],
+      wakeRows,
+    );
+  }
+
+  const bgCores = (cpu1.busy - cpu0.busy) / ((cpu1.total - cpu0.total) / machine.cores);
+  const date = new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  const secs = Math.round((Date.now() - t0) / 1000);
+  const md = `# Benchmark results
+
+Last run of \`bash bench/run.sh${QUICK ? " --quick" : ""}\` (see bench/README.md for the method).
+
+- Date: ${date}; took ${secs} s
+- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGb} GB RAM, Linux ${machine.kernel}
+- Load: load average ${machine.loadBefore} before the run, ${loadAvg()} after; over the whole run the machine
+  was ${(100 * bgCores / machine.cores).toFixed(0)} % busy (all processes, including these). The machine is shared:
+  "other load" in the tables is CPU used by processes outside the benchmark during the saturation phase.
+- Software: Node ${machine.node}, workerd ${machine.workerd}, wrangler ${machine.wrangler}, socket.io ${machine.socketio},
+  ws ${machine.ws}; product commit ${machine.commit}
+- Scenario: R rooms × 2 peers (joins one at a time), then ${cfg.rate} round trips/s in total for ${cfg.rateSecs} s
+  (after ${cfg.warm} s warm-up), then saturation for ${cfg.satSecs} s (after ${cfg.warm} s warm-up) with
+  max(4, ⌈128/R⌉) round-trip chains in flight per room. Payloads: 1 in 6 an SDP of 3–6 KB, else an ICE
+  candidate of ~200 B. ${cfg.reps} repetition(s), servers in rotated order, each started fresh per run
+  and warmed with one throw-away room; every figure is the median over the repetitions. Before each
+  run the benchmark waited (at most 20 s, ${cfg.quietBudget} s in all) for the rest of the machine to
+  use ≤ ${cfg.quiet} cores.${cfg.idleWait ? ` At R = ${Math.max(...cfg.rooms)} (first repetition) memory was read again after
+  ${cfg.idleWait} s of idleness (workerd evicts idle objects after ~10 s; their sockets stay open).` : ""}
+- Upload size (\`wrangler deploy --dry-run\`): ${dist.upload}, gzip ${dist.gzip}
+
+## Targets (ours on workerd ÷ socket.io, same run)
+
+${table(["target", "limit", ...cfg.rooms.map((r) => `R = ${r}`)], summaryRows)}
+
+## Figures
+
+Columns: our release build on bare workerd (production has no dev proxy); the same through
+\`wrangler dev\` (reference); a plain-JavaScript Durable Object doing the same room events on bare
+workerd (reference: what the platform itself costs, bench/servers/workerd-js-relay.js); the Node +
+socket.io 4 baseline; the bare Node \`ws\` relay floor. The wrangler dev column ran in the first
+${cfg.refReps} repetition(s) only.
+Join = TCP connect + websocket upgrade → \`created\` (fresh room) / \`joined\` (existing room).
+"per server core" = relayed messages per CPU-second of the server's process tree (= 10⁶ ÷ µs per msg).
+
+${sections.join("\n\n")}
+
+## Idle room: Durable Object wakes
+
+One room, two peers that only answer pings, on bare workerd with a short ping interval.
+"Object's own log lines" counts the product's \`[room] wake: object created\` / \`[room] handler: …\`
+lines (printed with \`LOG_WAKES=1\`; n/a if there are none): handler calls = wakes of a hibernated object;
+the harness count comes from bench/wake-wrap.mjs, which wraps the unchanged release build's
+\`Room\` class and prints a line per construction and per handler call.
+
+${wakeText || "not measured"}
+
+## Runs
+
+\`\`\`
+${runLog.join("\n")}
+\`\`\`
+`;
+  console.log(`\n${md}`);
+  if (cfg.write) {
+    writeFileSync(path.join(ROOT, "bench/RESULTS.md"), md);
+    writeFileSync(path.join(ROOT, "bench/results.json"), JSON.stringify({ date, machine, cfg, dist, results, wakes }, null, 1));
+    log("wrote bench/RESULTS.md and bench/results.json");
+  }
+}
+
+main()
+  .catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(cleanup);

@@ -1,0 +1,248 @@
+// Starting and stopping the servers under test, each in its own process group.
+
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+export const WORKERD = path.join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd");
+const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
+
+/** Every process group started here, so that anything still alive can be stopped on exit. */
+const live = new Set();
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function httpStatus(port, urlPath) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: urlPath, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on("error", () => resolve(0));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(0);
+    });
+  });
+}
+
+/**
+ * Spawns `cmd args` in a new process group and waits until `port` answers `probe` with one of
+ * `okStatus`. Returns `{ pid, port, stop(), output() }`.
+ */
+async function startProcess(name, cmd, args, { port, probe, okStatus, env = {}, cwd = ROOT, timeout = 60_000 }) {
+  const child = spawn(cmd, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const keep = (d) => {
+    out += d.toString();
+    if (out.length > 4_000_000) out = out.slice(-2_000_000);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  let exited = null;
+  const exitP = new Promise((r) => child.on("exit", (code, sig) => r((exited = { code, sig }))));
+  const handle = {
+    name,
+    pid: child.pid,
+    port,
+    output: () => out,
+    /** Clears the captured output (e.g. to count log lines from a point on). */
+    mark: () => {
+      out = "";
+    },
+    async stop() {
+      if (exited === null) {
+        try {
+          process.kill(-child.pid, "SIGTERM");
+        } catch {}
+        await Promise.race([exitP, sleep(5000)]);
+      }
+      // The group may hold children that outlive the leader (wrangler's workerd).
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+      live.delete(handle);
+    },
+  };
+  live.add(handle);
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (exited !== null) {
+      live.delete(handle);
+      throw new Error(`${name} exited (${JSON.stringify(exited)}) before answering:\n${out.slice(-3000)}`);
+    }
+    const status = await httpStatus(port, probe);
+    if (okStatus.includes(status)) break;
+    if (Date.now() > deadline) {
+      await handle.stop();
+      throw new Error(`${name} did not answer on port ${port} within ${timeout} ms:\n${out.slice(-3000)}`);
+    }
+    await sleep(100);
+  }
+  return handle;
+}
+
+export function stopAll() {
+  for (const h of live) {
+    try {
+      process.kill(-h.pid, "SIGKILL");
+    } catch {}
+  }
+  live.clear();
+}
+
+const PROBE = "/socket.io/?EIO=4&transport=polling&room=probe";
+
+export async function startSocketIo(extra = []) {
+  const port = await freePort();
+  return startProcess("socket.io", process.execPath, [path.join(ROOT, "bench/servers/socketio.mjs"), "--port", String(port), ...extra], {
+    port,
+    probe: PROBE,
+    okStatus: [400, 404, 200],
+  });
+}
+
+export async function startFloor() {
+  const port = await freePort();
+  return startProcess("ws floor", process.execPath, [path.join(ROOT, "bench/servers/ws-floor.mjs"), "--port", String(port)], {
+    port,
+    probe: "/",
+    okStatus: [404, 426, 200],
+  });
+}
+
+/**
+ * Writes a workerd config for the release build in `distDir` (the output of
+ * `wrangler deploy --dry-run --outdir`) into `dir`, and returns its path.
+ *
+ * The config mirrors wrangler.toml: the Worker with its modules, the `ROOMS` Durable Object
+ * namespace (class `Room`, SQLite-backed, on local disk under `dir/do`), and the vars. No
+ * ASSETS binding: the benchmark uses only `/socket.io/`, which never touches it.
+ * With `wrap`, a harness module (bench/wake-wrap.mjs) becomes the entry point: it re-exports the
+ * Worker and wraps `Room` to print one line per object construction and per handler call.
+ */
+export function writeWorkerdConfig(dir, distDir, { vars, wrap = false, compatibilityDate }) {
+  mkdirSync(path.join(dir, "do"), { recursive: true });
+  const modules = [];
+  if (wrap) {
+    copyFileSync(path.join(ROOT, "bench/wake-wrap.mjs"), path.join(dir, "wake-wrap.mjs"));
+    modules.push(`(name = "wake-wrap.mjs", esModule = embed "wake-wrap.mjs")`);
+  }
+  for (const f of readdirSync(distDir)) {
+    if (f.endsWith(".js")) {
+      copyFileSync(path.join(distDir, f), path.join(dir, f));
+      modules.splice(wrap ? 1 : 0, 0, `(name = "${f}", esModule = embed "${f}")`);
+    } else if (f.endsWith(".wasm")) {
+      copyFileSync(path.join(distDir, f), path.join(dir, f));
+      modules.push(`(name = "${f}", wasm = embed "${f}")`);
+    }
+  }
+  const bindings = [`(name = "ROOMS", durableObjectNamespace = "Room")`];
+  for (const [k, v] of Object.entries(vars)) bindings.push(`(name = ${JSON.stringify(k)}, text = ${JSON.stringify(v)})`);
+  const capnp = `# Generated by bench/lib/servers.mjs: the release build on bare workerd (no wrangler proxy).
+using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "do-disk", disk = (path = ${JSON.stringify(path.join(dir, "do"))}, writable = true)),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:0", http = (), service = "main") ],
+);
+
+const worker :Workerd.Worker = (
+  compatibilityDate = ${JSON.stringify(compatibilityDate)},
+  modules = [
+    ${modules.join(",\n    ")}
+  ],
+  durableObjectNamespaces = [ (className = "Room", uniqueKey = "webrtc-signal-bench-Room", enableSql = true) ],
+  durableObjectStorage = (localDisk = "do-disk"),
+  bindings = [
+    ${bindings.join(",\n    ")}
+  ],
+);
+`;
+  const file = path.join(dir, "config.capnp");
+  writeFileSync(file, capnp);
+  return file;
+}
+
+/** A workerd config for the plain-JS platform floor (bench/servers/workerd-js-relay.js). */
+export function writeJsRelayConfig(dir, compatibilityDate) {
+  mkdirSync(path.join(dir, "do"), { recursive: true });
+  copyFileSync(path.join(ROOT, "bench/servers/workerd-js-relay.js"), path.join(dir, "relay.js"));
+  const capnp = `# Generated by bench/lib/servers.mjs: the plain-JS Durable Object relay on bare workerd.
+using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "do-disk", disk = (path = ${JSON.stringify(path.join(dir, "do"))}, writable = true)),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:0", http = (), service = "main") ],
+);
+const worker :Workerd.Worker = (
+  compatibilityDate = ${JSON.stringify(compatibilityDate)},
+  modules = [ (name = "relay.js", esModule = embed "relay.js") ],
+  durableObjectNamespaces = [ (className = "Room", uniqueKey = "webrtc-signal-bench-js-Room", enableSql = true) ],
+  durableObjectStorage = (localDisk = "do-disk"),
+  bindings = [ (name = "ROOMS", durableObjectNamespace = "Room") ],
+);
+`;
+  const file = path.join(dir, "config.capnp");
+  writeFileSync(file, capnp);
+  return file;
+}
+
+export async function startWorkerd(configFile) {
+  const port = await freePort();
+  return startProcess("workerd", WORKERD, ["serve", configFile, "--experimental", `--socket-addr=http=127.0.0.1:${port}`], {
+    port,
+    probe: PROBE,
+    okStatus: [400],
+    cwd: path.dirname(configFile),
+  });
+}
+
+export async function startWranglerDev(persistDir, vars = {}) {
+  const port = await freePort();
+  const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  return startProcess(
+    "wrangler dev",
+    WRANGLER,
+    [
+      "dev",
+      "--ip", "127.0.0.1",
+      "--port", String(port),
+      "--inspector-port", "0",
+      "--persist-to", persistDir,
+      "--show-interactive-dev-session=false",
+      ...varArgs,
+    ],
+    {
+      port,
+      probe: PROBE,
+      okStatus: [400],
+      env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1" },
+      timeout: 120_000,
+    },
+  );
+}

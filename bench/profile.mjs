@@ -1,0 +1,194 @@
+// CPU profiles of the servers at saturation, for finding where the time per message goes.
+//
+//   node bench/profile.mjs [--rooms 50] [--secs 4] [--servers ours,jsdo,socketio] [--top 30] [--out DIR]
+//
+// Starts each server with the V8 inspector enabled (workerd --inspector-addr, node --inspect),
+// runs bench/driver.mjs against it, records a CPU profile (Chrome DevTools protocol) during the
+// saturation phase only, saves it as DIR/<server>.cpuprofile (open in Chrome DevTools or
+// speedscope) and prints the functions with the most self time, and a breakdown by kind:
+// Wasm (our Rust code), JS glue, the runtime outside JS ("(program)": for workerd its C++
+// I/O, HTTP and websocket code and the event machinery), and garbage collection.
+// The inspector slows the server somewhat; use these for proportions, not for the figures.
+
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import WebSocket from "ws";
+import { ROOT, WORKERD, freePort, stopAll, writeJsRelayConfig, writeWorkerdConfig } from "./lib/servers.mjs";
+
+const argv = process.argv.slice(2);
+const val = (f, d) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
+const rooms = Number(val("--rooms", 50));
+const secs = Number(val("--secs", 4));
+const top = Number(val("--top", 30));
+const servers = val("--servers", "ours,jsdo,socketio").split(",");
+const outDir = path.resolve(val("--out", path.join(os.tmpdir(), "signal-profiles")));
+const dist = val("--dist", "");
+mkdirSync(outDir, { recursive: true });
+const tmp = mkdtempSync(path.join(os.tmpdir(), "signal-prof-"));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+process.on("exit", () => {
+  stopAll();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function getJson(port, p) {
+  return new Promise((resolve, reject) => {
+    http.get({ host: "127.0.0.1", port, path: p }, (res) => {
+      let b = "";
+      res.on("data", (d) => (b += d));
+      res.on("end", () => {
+        try {
+          resolve(JSON.parse(b));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    }).on("error", reject);
+  });
+}
+
+async function cdp(inspectorPort) {
+  let list;
+  for (let i = 0; i < 100; i++) {
+    try {
+      list = await getJson(inspectorPort, "/json/list");
+      if (list.length) break;
+    } catch {}
+    await sleep(100);
+  }
+  const ws = new WebSocket(list[0].webSocketDebuggerUrl);
+  await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
+  let id = 0;
+  const waiting = new Map();
+  ws.on("message", (d) => {
+    const m = JSON.parse(d);
+    if (m.id && waiting.has(m.id)) {
+      waiting.get(m.id)(m);
+      waiting.delete(m.id);
+    }
+  });
+  const call = (method, params = {}) =>
+    new Promise((resolve) => {
+      const n = ++id;
+      waiting.set(n, resolve);
+      ws.send(JSON.stringify({ id: n, method, params }));
+    });
+  return { call, close: () => ws.close() };
+}
+
+function summarize(name, profile) {
+  const self = new Map();
+  const byKind = new Map();
+  const dt = profile.timeDeltas;
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const hits = new Map();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const d = (dt[i + 1] ?? dt[i] ?? 0) / 1000; // ms to the next sample
+    hits.set(profile.samples[i], (hits.get(profile.samples[i]) ?? 0) + d);
+  }
+  let total = 0;
+  for (const [nid, ms] of hits) {
+    const n = nodes.get(nid);
+    const f = n.callFrame;
+    const fname = f.functionName || "(anonymous)";
+    let kind;
+    if (fname === "(idle)") kind = "idle";
+    else if (fname === "(garbage collector)") kind = "garbage collector";
+    else if (fname === "(program)") kind = "runtime outside JS/Wasm (program)";
+    else if (f.url.startsWith("wasm://") || /^\$?func\d+|::|wasm-function/.test(fname)) kind = "Wasm";
+    else if (f.url) kind = `JS ${path.basename(f.url.split("?")[0])}`;
+    else kind = "JS built-ins / runtime APIs";
+    const key = `${fname}  [${f.url ? path.basename(f.url) : "native"}]`;
+    self.set(key, (self.get(key) ?? 0) + ms);
+    byKind.set(kind, (byKind.get(kind) ?? 0) + ms);
+    if (kind !== "idle") total += ms;
+  }
+  const lines = [`== ${name}: ${total.toFixed(0)} ms busy in the profile (idle excluded)`];
+  lines.push("-- by kind (share of busy time):");
+  for (const [k, ms] of [...byKind].sort((a, b) => b[1] - a[1])) {
+    lines.push(`${(k === "idle" ? "   (idle)" : `${((100 * ms) / total).toFixed(1).padStart(6)} %`)}  ${ms.toFixed(0).padStart(6)} ms  ${k}`);
+  }
+  lines.push(`-- top ${top} functions by self time:`);
+  for (const [k, ms] of [...self].filter(([k]) => !k.startsWith("(idle)")).sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    lines.push(`${((100 * ms) / total).toFixed(1).padStart(6)} %  ${k.slice(0, 150)}`);
+  }
+  return lines.join("\n");
+}
+
+async function profileServer(kind) {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  let child;
+  if (kind === "ours") {
+    let distDir = dist;
+    if (!distDir) {
+      distDir = path.join(tmp, "dist");
+      execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", distDir], {
+        cwd: ROOT,
+        stdio: "ignore",
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      });
+    }
+    const dir = mkdtempSync(path.join(tmp, "wd-"));
+    const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+    const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
+    const config = writeWorkerdConfig(dir, distDir, {
+      vars: { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_KICK_AFTER: "1000000000" },
+      compatibilityDate: date,
+    });
+    child = spawn(WORKERD, ["serve", config, "--experimental", `--socket-addr=http=127.0.0.1:${port}`, `--inspector-addr=127.0.0.1:${inspectorPort}`], {
+      detached: true,
+      stdio: "ignore",
+    });
+  } else if (kind === "jsdo") {
+    const dir = mkdtempSync(path.join(tmp, "js-"));
+    const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+    const config = writeJsRelayConfig(dir, /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1]);
+    child = spawn(WORKERD, ["serve", config, "--experimental", `--socket-addr=http=127.0.0.1:${port}`, `--inspector-addr=127.0.0.1:${inspectorPort}`], {
+      detached: true,
+      stdio: "ignore",
+    });
+  } else {
+    child = spawn(process.execPath, [`--inspect=127.0.0.1:${inspectorPort}`, path.join(ROOT, "bench/servers/socketio.mjs"), "--port", String(port)], {
+      detached: true,
+      stdio: "ignore",
+    });
+  }
+  try {
+    const session = await cdp(inspectorPort);
+    await session.call("Profiler.enable");
+    await session.call("Profiler.setSamplingInterval", { interval: 100 });
+    const driver = spawn(
+      process.execPath,
+      [path.join(ROOT, "bench/driver.mjs"), "--proto", "sio", "--port", String(port), "--server-pid", String(child.pid), "--rooms", String(rooms), "--rate-secs", "1", "--sat-secs", String(secs), "--warm", "1"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    driver.stdout.on("data", (d) => (out += d));
+    let profileP = null;
+    driver.stderr.on("data", (d) => {
+      const s = d.toString();
+      if (s.includes("phase sat-start")) session.call("Profiler.start");
+      if (s.includes("phase sat-end")) profileP = session.call("Profiler.stop");
+    });
+    await new Promise((r) => driver.on("exit", r));
+    const res = JSON.parse(out.trim().split("\n").pop());
+    const stop = await profileP;
+    const profile = stop.result.profile;
+    const file = path.join(outDir, `${kind}-R${rooms}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    session.close();
+    console.log(`\n${kind}: ${res.sat.msgsPerSec} msgs/s, ${res.sat.cpuUsPerMsg} µs/msg (with the inspector attached); profile in ${file}`);
+    console.log(summarize(kind, profile));
+  } finally {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  }
+}
+
+for (const s of servers) await profileServer(s);
+process.exit(0);
