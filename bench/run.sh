@@ -13,6 +13,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 [ -d node_modules/socket.io ] || { echo "run scripts/setup.sh (npm ci) first" >&2; exit 1; }
-# The orchestrator starts every server in its own process group and stops them on exit; run it
-# in a group of its own too, so that an interrupt here reaches everything it started.
-exec setsid --wait node bench/bench.mjs "$@"
+# The orchestrator starts every server in its own process group and stops them all on exit,
+# error or interrupt (Ctrl-C).
+exec node bench/bench.mjs "$@"
