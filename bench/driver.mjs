@@ -247,6 +247,8 @@ class Peer {
       if (SIO) this.ws.send("3");
       return;
     }
+    // Engine.IO noop: our server's platform answers each pong `3` with `6` (auto-response).
+    if (SIO && b.length === 1 && b[0] === 54 /* "6" */) return;
     if (startsWith(b, LOG_PRE)) {
       if (startsWith(b, LOG_MSG_PRE)) this.onLog(b);
       return;
