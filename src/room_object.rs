@@ -187,12 +187,19 @@ impl Room {
         if self.inner.borrow().loaded {
             return Ok(());
         }
-        let alarm = self.state.storage().get_alarm().await?;
+        let sockets = self.state.get_websockets();
+        // A room without sockets has no alarm worth knowing: a stale one only finds the room
+        // empty. Skipping the read keeps a fresh room's first join free of storage round trips.
+        let alarm = if sockets.is_empty() {
+            None
+        } else {
+            self.state.storage().get_alarm().await?
+        };
         let mut inner = self.inner.borrow_mut();
         if inner.loaded {
             return Ok(());
         }
-        for ws in self.state.get_websockets() {
+        for ws in sockets {
             match ws.deserialize_attachment::<Conn>() {
                 Ok(Some(conn)) if !conn.closing => {
                     let seen = self.auto_response_time(&ws).unwrap_or(0);
