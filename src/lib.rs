@@ -55,14 +55,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 
 /// `/socket.io/`: the reference server's checks, then the room's Durable Object.
 async fn socket_io(req: Request, env: &Env) -> Result<Response> {
-    let url = req.url()?;
-    let is_upgrade = req
-        .headers()
-        .get("Upgrade")?
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    let query = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    match handshake::check(query, is_upgrade, config::default_room()) {
+    match judge_handshake(&req)? {
         Ok(accepted) => {
             let stub = env
                 .durable_object(ROOMS_BINDING)?
@@ -72,6 +65,21 @@ async fn socket_io(req: Request, env: &Env) -> Result<Response> {
         }
         Err(err) => handshake_error(err),
     }
+}
+
+/// The contract's checks on a `/socket.io/` request (transport and upgrade, sid, EIO, room,
+/// resume token). The outer `Result` is the platform's; the inner one the verdict.
+pub fn judge_handshake(
+    req: &Request,
+) -> Result<std::result::Result<handshake::Accepted, handshake::Error>> {
+    let url = req.url()?;
+    let is_upgrade = req
+        .headers()
+        .get("Upgrade")?
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let query = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    Ok(handshake::check(query, is_upgrade, config::default_room()))
 }
 
 /// HTTP 400 with the reference server's JSON body (429 for a room's connection cap).

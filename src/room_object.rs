@@ -70,15 +70,8 @@ impl DurableObject for Room {
 
     async fn fetch(&self, req: Request) -> Result<Response> {
         self.trace("fetch");
-        let url = req.url()?;
-        let is_upgrade = req
-            .headers()
-            .get("Upgrade")?
-            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        let query = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         // The Worker checked already; the object does not trust its callers blindly.
-        let accepted = match handshake::check(query, is_upgrade, config::default_room()) {
+        let accepted = match crate::judge_handshake(&req)? {
             Ok(a) => a,
             Err(err) => return crate::handshake_error(err),
         };

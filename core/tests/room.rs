@@ -702,14 +702,8 @@ fn rate_limit_drops_excess_events_with_one_log_line_then_refills() {
         rate_kick_after: 100,
         ..Config::default()
     };
-    let mut room: Room<u32> = Room::new(cfg);
     let now = 1_000_000;
-    room.open(1, conn(1, Protocol::V4, now));
-    room.open(2, conn(2, Protocol::V4, now));
-    for h in [1, 2] {
-        room.on_text(&h, "40", now);
-        room.on_text(&h, r#"42["create or join","r1"]"#, now);
-    }
+    let mut room = seated_pair(cfg, now);
     // Two tokens spent on 40 and create or join; three messages pass, the rest are dropped.
     let mut relayed = 0;
     let mut logs = Vec::new();
@@ -741,14 +735,8 @@ fn sustained_abuse_closes_with_policy_violation_and_frees_the_seat() {
         rate_kick_after: 20,
         ..Config::default()
     };
-    let mut room: Room<u32> = Room::new(cfg);
     let now = 5_000;
-    room.open(1, conn(1, Protocol::V4, now));
-    room.open(2, conn(2, Protocol::V4, now));
-    for h in [1, 2] {
-        room.on_text(&h, "40", now);
-        room.on_text(&h, r#"42["create or join","r1"]"#, now);
-    }
+    let mut room = seated_pair(cfg, now);
     let mut closed = None;
     for n in 0..100 {
         let a = room.on_text(&2, r#"42["message","spam"]"#, now);
@@ -824,6 +812,19 @@ fn a_socket_opened_just_before_a_ping_round_is_not_pinged_early() {
     // Its own round comes at open + interval.
     t.room.on_text(&1, "3", t0 + cfg.ping_interval + 1);
     assert_eq!(t.room.next_alarm(), Some(t0 + 20_000 + cfg.ping_interval));
+}
+
+/// A room with `cfg` and sockets 1 and 2 (v4) seated at `now`.
+fn seated_pair(cfg: Config, now: u64) -> Room<u32> {
+    let mut room: Room<u32> = Room::new(cfg);
+    for h in [1, 2] {
+        room.open(h, conn(h, Protocol::V4, now));
+    }
+    for h in [1, 2] {
+        room.on_text(&h, "40", now);
+        room.on_text(&h, r#"42["create or join","r1"]"#, now);
+    }
+    room
 }
 
 fn conn_with_token(id: u32, token: &str, now: u64) -> Conn {

@@ -98,6 +98,11 @@ fn unbase64url(s: &str) -> Vec<u8> {
     out
 }
 
+/// The resume-token rule, restated: 16–64 bytes of URL-safe base64.
+fn token_rule(t: &str) -> bool {
+    (16..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fuzz_target!(|input: Input<'_>| {
     let pairs: Vec<(&str, &str)> = input.query.iter().map(|(k, v)| (key(k), value(v))).collect();
     let last = |name: &str| pairs.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| *v);
@@ -109,7 +114,7 @@ fuzz_target!(|input: Input<'_>| {
     } else {
         match last("EIO") {
             Some("3") | Some("4") => match last("room").or(input.default_room) {
-                Some(room) if room_rule(room) => Ok(room),
+                Some(room) if room_rule(room) && last("resume").is_none_or(token_rule) => Ok(room),
                 _ => Err(Error::BadRequest),
             },
             _ => Err(Error::UnsupportedProtocolVersion),
@@ -119,6 +124,7 @@ fuzz_target!(|input: Input<'_>| {
     match (&got, expected) {
         (Ok(a), Ok(room)) => {
             assert_eq!(a.room, room);
+            assert_eq!(a.resume.as_deref(), last("resume"));
             let eio = if a.protocol == Protocol::V3 { "3" } else { "4" };
             assert_eq!(last("EIO"), Some(eio));
         }

@@ -307,8 +307,22 @@ impl Model {
         assert_eq!(next.is_none(), room.is_empty());
         if let Some(t) = next {
             if self.now < t {
+                // Woken early (for another socket, say), the room may only close sockets whose
+                // pong is already overdue (in a v4 room the pong check waits for the next round
+                // unless something else wakes the room): it never pings early.
                 let out = self.room.on_alarm(self.now, |_| None);
-                assert!(out.is_empty(), "alarm at {} before due {t} acted: {out:?}", self.now);
+                for a in &out {
+                    match a {
+                        Action::Close(_, _, reason) => assert_eq!(*reason, "ping timeout", "{out:?}"),
+                        Action::Send(_, f) => assert_ne!(f, "2", "pinged before due {t}: {out:?}"),
+                        _ => {}
+                    }
+                }
+                if !out.is_empty() {
+                    let known = self.live.clone();
+                    self.check_actions(&known, &out);
+                    self.check_state();
+                }
             }
         }
     }

@@ -343,17 +343,25 @@ impl<H: Clone + PartialEq> Room<H> {
         self.entries.iter().position(|e| &e.handle == handle)
     }
 
+    /// What every incoming frame goes through first: the socket must be known (else it is
+    /// ignored), counts as heard from, and is closed with 1009 for a frame over `maxPayload`.
+    /// Returns the socket's index if the frame is to be handled.
+    fn frame_in(&mut self, handle: &H, len: usize, now: u64, out: &mut Out<H>) -> Option<usize> {
+        let i = self.index(handle)?;
+        self.entries[i].last_seen = now;
+        if len > self.cfg.max_payload {
+            self.drop_conn(i, close_code::TOO_BIG, "payload too large", out);
+            return None;
+        }
+        Some(i)
+    }
+
     /// A text frame from a socket.
     pub fn on_text(&mut self, handle: &H, frame: &str, now: u64) -> Out<H> {
         let mut out = Vec::new();
-        let Some(i) = self.index(handle) else {
+        let Some(i) = self.frame_in(handle, frame.len(), now, &mut out) else {
             return out;
         };
-        self.entries[i].last_seen = now;
-        if frame.len() > self.cfg.max_payload {
-            self.drop_conn(i, close_code::TOO_BIG, "payload too large", &mut out);
-            return out;
-        }
         if self.entries[i].pending_binary > 0 {
             self.drop_conn(
                 i,
@@ -414,14 +422,9 @@ impl<H: Clone + PartialEq> Room<H> {
     /// A binary frame from a socket: an attachment of the last binary packet.
     pub fn on_binary(&mut self, handle: &H, frame: &[u8], now: u64) -> Out<H> {
         let mut out = Vec::new();
-        let Some(i) = self.index(handle) else {
+        let Some(i) = self.frame_in(handle, frame.len(), now, &mut out) else {
             return out;
         };
-        self.entries[i].last_seen = now;
-        if frame.len() > self.cfg.max_payload {
-            self.drop_conn(i, close_code::TOO_BIG, "payload too large", &mut out);
-            return out;
-        }
         let e = &self.entries[i];
         let payload = match engineio::binary_payload(e.conn.protocol, frame) {
             Some(p) if e.pending_binary > 0 => p,
