@@ -3,7 +3,6 @@
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import path from "node:path";
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
@@ -13,16 +12,9 @@ const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
 /** Every process group started here, so that anything still alive can be stopped on exit. */
 const live = new Set();
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// The tests' helper: a port the kernel says is free right now.
+export { freePort } from "../../tests/helpers.mjs";
+import { freePort } from "../../tests/helpers.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
