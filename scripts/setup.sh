@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: the wasm target, the pinned cargo tools,
-# the pinned npm packages, and (with --browser) Debian's Chromium for the browser tests.
+# the pinned npm packages, and (with --browser) Debian's Chromium and Firefox ESR for the browser tests.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -26,9 +26,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
-if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null; then
-  log "installing Debian's chromium for the browser tests"
+if [ "${1:-}" = "--browser" ] && { ! command -v chromium >/dev/null || ! command -v firefox-esr >/dev/null; }; then
+  log "installing Debian's chromium and firefox-esr for the browser tests"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium firefox-esr >/dev/null
 fi
