@@ -50,7 +50,7 @@ impl<H: Clone + PartialEq> Room<H> {
                     e.conn.connected = true;
                     e.conn.sio_sid.clone()
                 };
-                out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+                out.push(e.persist());
                 let reply = format!("40{prefix}{{\"sid\":{}}}", json_string(&sid));
                 out.push(Action::Send(e.handle.clone(), reply));
                 let auth = if packet.data.is_empty() {
@@ -73,7 +73,7 @@ impl<H: Clone + PartialEq> Room<H> {
                 } else {
                     e.conn.connected = false;
                 }
-                out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+                out.push(e.persist());
             }
             PacketType::Event | PacketType::BinaryEvent => {
                 let event = match socketio::read_event(packet.data) {
@@ -115,12 +115,7 @@ impl<H: Clone + PartialEq> Room<H> {
                 };
                 let me = self.entries[i].handle.clone();
                 if binary {
-                    let held = reply.map(|header| HeldBinary {
-                        to: me,
-                        header,
-                        parts: Vec::with_capacity(n),
-                        bytes: 0,
-                    });
+                    let held = reply.map(|header| HeldBinary::new(me, header, n));
                     self.hold_binary(i, n, held);
                 } else if let Some(f) = reply {
                     out.push(Action::Send(me, f));

@@ -43,6 +43,8 @@ pub mod events {
 
 /// The prefix of every `log` line, as in the codelab's server.
 pub const LOG_PREFIX: &str = ">>> Message from server: ";
+/// The sender's `log` line for a relayed `message` starts with this (as JSON), then the arguments.
+const GOT_MESSAGE: &str = "\"Got message:\"";
 
 /// Websocket close codes the room uses.
 pub mod close_code {
@@ -212,6 +214,17 @@ struct HeldBinary<H> {
     bytes: usize,
 }
 
+impl<H> HeldBinary<H> {
+    fn new(to: H, header: String, attachments: usize) -> Self {
+        HeldBinary {
+            to,
+            header,
+            parts: Vec::with_capacity(attachments),
+            bytes: 0,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Entry<H> {
     handle: H,
@@ -227,6 +240,13 @@ struct Entry<H> {
     refilled_at: u64,
     /// Packets dropped in a row for lack of tokens.
     dropped: u32,
+}
+
+impl<H: Clone> Entry<H> {
+    /// The action that stores this socket's state as its attachment.
+    fn persist(&self) -> Action<H> {
+        Action::Persist(self.handle.clone(), self.conn.clone())
+    }
 }
 
 impl<H> Entry<H> {
@@ -396,7 +416,7 @@ impl<H: Clone + PartialEq> Room<H> {
                 let e = &mut self.entries[i];
                 if e.conn.awaiting_pong {
                     e.conn.awaiting_pong = false;
-                    out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+                    out.push(e.persist());
                 }
             }
             engineio::Packet::Ping(_) | engineio::Packet::Pong(_) => self.drop_conn(
@@ -513,7 +533,7 @@ impl<H: Clone + PartialEq> Room<H> {
                 }
                 let e = &mut self.entries[i];
                 e.conn.connected = true;
-                out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+                out.push(e.persist());
                 out.push(Action::Send(
                     e.handle.clone(),
                     socketio::connect_frame(Some(&e.conn.sio_sid)),
@@ -529,7 +549,7 @@ impl<H: Clone + PartialEq> Room<H> {
                 self.depart(i, out);
                 let e = &mut self.entries[i];
                 e.conn.connected = false;
-                out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+                out.push(e.persist());
                 if e.conn.protocol == Protocol::V3 {
                     // A v3 socket cannot connect again; nothing is left to do on it.
                     self.drop_conn(i, close_code::NORMAL, "client disconnected", out);
@@ -573,13 +593,12 @@ impl<H: Clone + PartialEq> Room<H> {
         if e.dropped >= self.cfg.rate_kick_after {
             return self.drop_conn(i, close_code::POLICY_VIOLATION, "rate limit exceeded", out);
         }
-        if matches!(packet.kind, PacketType::BinaryEvent) {
-            e.pending_binary = packet.attachments;
-            e.binary = None;
+        let first_drop = e.dropped == 1;
+        if packet.kind == PacketType::BinaryEvent {
+            self.hold_binary(i, packet.attachments, None);
         }
-        if e.dropped == 1 {
-            let line = json_string("Rate limit exceeded: events are being dropped");
-            self.log(i, &[&line], &[], out);
+        if first_drop {
+            self.say(i, "Rate limit exceeded: events are being dropped", out);
         }
     }
 
@@ -596,7 +615,7 @@ impl<H: Clone + PartialEq> Room<H> {
                     frame.push_str(data);
                     out.push(Action::Send(self.entries[j].handle.clone(), frame));
                 }
-                self.log(i, &["\"Got message:\""], &event.args, out);
+                self.log(i, &[GOT_MESSAGE], &event.args, out);
             }
             events::BYE => self.depart(i, out),
             _ => {}
@@ -614,14 +633,14 @@ impl<H: Clone + PartialEq> Room<H> {
         let mut held = None;
         if event.name == events::MESSAGE && self.entries[i].conn.seated {
             if let Some(j) = self.peer_of(i) {
-                held = Some(HeldBinary {
-                    to: self.entries[j].handle.clone(),
-                    header: format!("45{attachments}-{data}"),
-                    parts: Vec::with_capacity(attachments),
-                    bytes: 0,
-                });
+                let to = self.entries[j].handle.clone();
+                held = Some(HeldBinary::new(
+                    to,
+                    format!("45{attachments}-{data}"),
+                    attachments,
+                ));
             }
-            self.log(i, &["\"Got message:\""], &event.args, out);
+            self.log(i, &[GOT_MESSAGE], &event.args, out);
         }
         self.hold_binary(i, attachments, held);
     }
@@ -638,21 +657,17 @@ impl<H: Clone + PartialEq> Room<H> {
         let room_json = json_string(&room);
         let asked: Option<String> = arg.and_then(|a| serde_json::from_str(a).ok());
         if asked.as_deref() != Some(room.as_str()) {
-            let line = json_string(&format!(
-                "Ignored create or join: this connection belongs to room {room}"
-            ));
-            return self.log(i, &[&line], &[], out);
+            let line = format!("Ignored create or join: this connection belongs to room {room}");
+            return self.say(i, &line, out);
         }
         let i = self.evict_stale_seat(i, out);
         let taken = self.seats_taken();
-        let has = json_string(&format!("Room {room} has {taken} client(s)"));
-        let request = json_string(&format!("Request to create or join room {room}"));
-        self.log(i, &[&has], &[], out);
-        self.log(i, &[&request], &[], out);
+        self.say(i, &format!("Room {room} has {taken} client(s)"), out);
+        self.say(i, &format!("Request to create or join room {room}"), out);
         let me = self.entries[i].handle.clone();
         if self.entries[i].conn.seated {
-            let line = json_string(&format!("You already have a seat in room {room}"));
-            return self.log(i, &[&line], &[], out);
+            let line = format!("You already have a seat in room {room}");
+            return self.say(i, &line, out);
         }
         let sid_json = json_string(self.entries[i].conn.socket_id());
         match taken {
@@ -722,7 +737,7 @@ impl<H: Clone + PartialEq> Room<H> {
     fn seat(&mut self, i: usize, out: &mut Out<H>) {
         let e = &mut self.entries[i];
         e.conn.seated = true;
-        out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+        out.push(e.persist());
     }
 
     /// The other seated socket, if `i` is seated and not alone.
@@ -749,6 +764,11 @@ impl<H: Clone + PartialEq> Room<H> {
         out.push(Action::Send(self.entries[i].handle.clone(), frame));
     }
 
+    /// A `log` line of plain text to socket `i`.
+    fn say(&self, i: usize, text: &str, out: &mut Out<H>) {
+        self.log(i, &[&json_string(text)], &[], out);
+    }
+
     /// Frees socket `i`'s seat, if it has one, and tells the remaining peer `bye`.
     fn depart(&mut self, i: usize, out: &mut Out<H>) {
         if !self.entries[i].conn.seated {
@@ -757,7 +777,7 @@ impl<H: Clone + PartialEq> Room<H> {
         let peer = self.peer_of(i);
         let e = &mut self.entries[i];
         e.conn.seated = false;
-        out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+        out.push(e.persist());
         if let Some(j) = peer {
             let room = json_string(&self.entries[j].conn.room);
             out.push(Action::Send(
@@ -811,7 +831,7 @@ impl<H: Clone + PartialEq> Room<H> {
                 && auto.is_some_and(|t| t >= c.last_ping && t <= deadline)
             {
                 e.conn.awaiting_pong = false;
-                out.push(Action::Persist(e.handle.clone(), e.conn.clone()));
+                out.push(e.persist());
             }
             let c = &e.conn;
             let reason = match c.protocol {
