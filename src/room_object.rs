@@ -92,7 +92,7 @@ impl DurableObject for Room {
         conn.resume = accepted.resume;
         let actions = self.inner.borrow_mut().room.open(pair.server, conn);
         apply(actions);
-        self.sync_alarm().await?;
+        self.sync_platform().await?;
         Response::from_websocket(pair.client)
     }
 
@@ -119,7 +119,7 @@ impl DurableObject for Room {
             }
         };
         apply(actions);
-        self.sync_alarm().await
+        self.sync_platform().await
     }
 
     async fn websocket_close(
@@ -130,27 +130,18 @@ impl DurableObject for Room {
         _clean: bool,
     ) -> Result<()> {
         self.trace("websocket_close");
-        self.load().await?;
-        let actions = self.inner.borrow_mut().room.on_close(&ws);
-        apply(actions);
-        // Complete the closing handshake now; otherwise the client waits and sees 1006.
+        // Answer with the client's own code where one may be sent back.
         let code = u16::try_from(code)
             .ok()
-            .filter(|c| is_sendable_close_code(*c));
-        let _ = ws.close(
-            Some(code.unwrap_or(room::close_code::NORMAL)),
-            Some("closed"),
-        );
-        self.sync_alarm().await
+            .filter(|c| is_sendable_close_code(*c))
+            .unwrap_or(room::close_code::NORMAL);
+        self.client_gone(ws, code, "closed").await
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
         self.trace("websocket_error");
-        self.load().await?;
-        let actions = self.inner.borrow_mut().room.on_close(&ws);
-        apply(actions);
-        let _ = ws.close(Some(room::close_code::NORMAL), Some("socket error"));
-        self.sync_alarm().await
+        self.client_gone(ws, room::close_code::NORMAL, "socket error")
+            .await
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -163,12 +154,22 @@ impl DurableObject for Room {
             inner.room.on_alarm(now(), |ws| self.auto_response_time(ws))
         };
         apply(actions);
-        self.sync_alarm().await?;
+        self.sync_platform().await?;
         Response::empty()
     }
 }
 
 impl Room {
+    /// The client's side of a socket is gone (closed or failed): the room lets it go, and the
+    /// closing handshake is completed now, or the client would wait and then see 1006.
+    async fn client_gone(&self, ws: WebSocket, code: u16, reason: &str) -> Result<()> {
+        self.load().await?;
+        let actions = self.inner.borrow_mut().room.on_close(&ws);
+        apply(actions);
+        let _ = ws.close(Some(code), Some(reason));
+        self.sync_platform().await
+    }
+
     fn trace(&self, handler: &str) {
         if self.log_wakes {
             console_log!("[room] handler: {handler}");
@@ -210,8 +211,9 @@ impl Room {
         Ok(())
     }
 
-    /// Sets, moves or deletes the alarm to match what the room needs next.
-    async fn sync_alarm(&self) -> Result<()> {
+    /// Brings the platform in line with what the room needs next: the auto-response pair, and
+    /// the alarm (set, moved or deleted; written only when it changes).
+    async fn sync_platform(&self) -> Result<()> {
         self.sync_auto_response();
         let want = {
             let mut inner = self.inner.borrow_mut();
