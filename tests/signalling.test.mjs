@@ -353,8 +353,11 @@ describe("heartbeats of an idle room", () => {
     await a.take(2);
     const lines = () => server.output().split("\n");
     const handlerCalls = (from) => lines().slice(from).filter((l) => l.includes("[room] handler:"));
-    const start = lines().length;
     const pings = () => a.frames.filter((f) => f === "2").length;
+    // Count from the first ping round on: the log lines of the joins (printed by wrangler a
+    // little later than the frames arrive) are all out by then.
+    await waitFor(() => pings() >= 1, { timeout: INTERVAL + 10_000, what: "the first ping round" });
+    const start = lines().length;
     const p0 = pings();
     // Five ping rounds, answered by both peers.
     await waitFor(() => pings() >= p0 + 5, { timeout: 5 * INTERVAL + 10_000, what: "five ping rounds" });
