@@ -1,40 +1,85 @@
 //! The `Room` Durable Object: one per room name, holding that room's websockets.
 //!
 //! ## Hibernation
-//! Sockets are accepted with the hibernation API (`accept_web_socket`), so an idle room costs
+//! Sockets are accepted with the hibernation API (`acceptWebSocket`), so an idle room costs
 //! nothing: the platform keeps the connections open, evicts the object from memory, and creates
-//! it again (`new` runs anew) when a message, a close or the alarm arrives. Anything kept only in
-//! memory is lost then. So each socket's state (`signal_core::room::Conn`: ids, protocol, seat,
-//! heartbeat) is written to the socket's own attachment whenever it changes, and a fresh object
-//! rebuilds the room from `get_websockets()` before handling its first event. Seats are never
-//! stored anywhere else.
+//! it again (the constructor runs anew) when a message, a close or the alarm arrives. Anything
+//! kept only in memory is lost then. So each socket's state (`signal_core::room::Conn`: ids,
+//! protocol, seat, heartbeat) is written to the socket's own attachment whenever it changes, and
+//! a fresh object rebuilds the room from `getWebSockets()` before handling its first event. Seats
+//! are never stored anywhere else.
 //!
 //! ## Heartbeats without timers
 //! `setTimeout` would keep the object awake; an alarm does not. One alarm per room, at the time
 //! the state machine asks for (`Room::next_alarm`), sends Engine.IO v4 pings and closes sockets
 //! that stayed silent. The platform answers one client frame per object by itself
-//! (`set_websocket_auto_response`), without waking it, and records when it did for each socket.
+//! (`setWebSocketAutoResponse`), without waking it, and records when it did for each socket.
 //! In a room of v4 clients that frame is the pong `3` (answered with a noop `6`): the alarm that
 //! sends a round of pings also checks the previous round's pong times, so an idle room wakes once
 //! per ping interval and pongs never wake it. While a v3 client is in the room the frame is the v3
 //! ping `2` (answered `3`), the v3 client's sign of life; v4 pongs then arrive as messages, and
 //! the last one of a round moves the alarm to the next round.
+//!
+//! ## A hand-written binding, every handler synchronous
+//! The class is exported with plain `#[wasm_bindgen]` rather than workers-rs's
+//! `#[durable_object]`, whose handlers are `async` (a Promise, a task and a microtask per call)
+//! and copy each frame into a Rust `String` with wasm-bindgen's character-by-character loop.
+//! Nothing here needs to wait: the alarm is written without awaiting the write (the platform's
+//! output gate holds our outgoing frames until it is stored, and resets the object if it fails)
+//! and is not read back after a wake (the first event after a wake writes it again). So every
+//! handler runs to completion in one call and returns nothing (or a `Response`). A text frame is
+//! copied into a reused buffer with the platform's `TextEncoder.encodeInto`, and a frame the room
+//! relays unchanged (the `message` relay: `42[...]` in, the same bytes out) is sent as the very
+//! JS string that arrived, without a copy back out.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use signal_core::handshake;
 use signal_core::ids;
 use signal_core::room::{self, Action, Conn};
-use worker::js_sys;
-use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use worker::js_sys::{self, JsString, Uint8Array};
+use worker::worker_sys::{self, web_sys};
+use worker::{console_error, console_log, Env, Error, Request, Response, State, WebSocket, WebSocketPair};
 
 use crate::config;
 
-#[durable_object]
+#[wasm_bindgen]
+extern "C" {
+    /// A websocket, seen through the one method the relay needs beyond workers-rs's.
+    #[wasm_bindgen(js_name = WebSocket)]
+    type RawSocket;
+    #[wasm_bindgen(method, catch, js_name = send)]
+    fn send_js_string(this: &RawSocket, frame: &JsString) -> Result<(), JsValue>;
+
+    /// The platform's `TextEncoder`.
+    #[wasm_bindgen(js_name = TextEncoder)]
+    type Utf8Encoder;
+    #[wasm_bindgen(constructor, js_class = TextEncoder)]
+    fn new() -> Utf8Encoder;
+    #[wasm_bindgen(method, js_class = TextEncoder, js_name = encodeInto)]
+    fn encode_into(this: &Utf8Encoder, source: &JsString, dest: &Uint8Array) -> EncodeIntoResult;
+    type EncodeIntoResult;
+    #[wasm_bindgen(method, getter)]
+    fn written(this: &EncodeIntoResult) -> u32;
+}
+
+/// The class the platform instantiates (`class_name = "Room"` in wrangler.toml).
+#[wasm_bindgen]
 pub struct Room {
+    object: Rc<Object>,
+}
+
+struct Object {
     state: State,
     inner: RefCell<Inner>,
+    /// The last text frame, as UTF-8 (reused between frames).
+    scratch: RefCell<Vec<u8>>,
+    encoder: Utf8Encoder,
+    /// Handles a failed alarm write (only reports it: the platform resets the object then).
+    on_write_error: Closure<dyn FnMut(JsValue)>,
     /// `LOG_WAKES=1`: log object creation and each handler call (tests and the benchmark count
     /// them to prove hibernation and to measure wake-ups).
     log_wakes: bool,
@@ -44,130 +89,177 @@ struct Inner {
     room: room::Room<WebSocket>,
     /// The room was rebuilt from the sockets' attachments since this object was created.
     loaded: bool,
-    /// The alarm as last set or read, so it is written only when it changes.
-    alarm: Option<u64>,
+    /// The alarm as last written, so it is written only when it changes.
+    alarm: Alarm,
     /// The auto-response pair as last set by this object (`None`: not yet).
     auto_response: Option<room::AutoResponse>,
 }
 
-impl DurableObject for Room {
-    fn new(state: State, env: Env) -> Self {
+/// What this object knows of the room's alarm.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Alarm {
+    /// Not known (after a wake, or a write that failed): the next sync writes it.
+    Unknown,
+    /// Set for this time (ms since the epoch), or not set.
+    Known(Option<u64>),
+}
+
+#[wasm_bindgen]
+impl Room {
+    #[wasm_bindgen(constructor)]
+    pub fn new(state: worker_sys::DurableObjectState, env: Env) -> Room {
         let log_wakes = config::log_wakes(&env);
         if log_wakes {
             console_log!("[room] wake: object created");
         }
+        let on_write_error = Closure::new(|err: JsValue| {
+            console_error!("[room] alarm write failed: {:?}", err);
+        });
         Room {
-            state,
-            inner: RefCell::new(Inner {
-                room: room::Room::new(config::room(&env)),
-                loaded: false,
-                alarm: None,
-                auto_response: None,
+            object: Rc::new(Object {
+                state: State::from(state),
+                inner: RefCell::new(Inner {
+                    room: room::Room::new(config::room(&env)),
+                    loaded: false,
+                    alarm: Alarm::Unknown,
+                    auto_response: None,
+                }),
+                scratch: RefCell::new(Vec::new()),
+                encoder: Utf8Encoder::new(),
+                on_write_error,
+                log_wakes,
             }),
-            log_wakes,
         }
     }
 
-    async fn fetch(&self, req: Request) -> Result<Response> {
-        self.trace("fetch");
-        // The Worker checked already; the object does not trust its callers blindly.
-        let accepted = match crate::judge_handshake(&req)? {
-            Ok(a) => a,
-            Err(err) => return crate::handshake_error(err),
-        };
-        self.load().await?;
-        if !self.inner.borrow().room.can_accept() {
-            return crate::handshake_error(handshake::Error::TooManyConnections);
-        }
-
-        let pair = WebSocketPair::new()?;
-        self.state.accept_web_socket(&pair.server);
-        let mut conn = Conn::new(
-            new_sid()?,
-            new_sid()?,
-            accepted.protocol,
-            accepted.room,
-            now(),
-        );
-        conn.resume = accepted.resume;
-        let actions = self.inner.borrow_mut().room.open(pair.server, conn);
-        apply(actions);
-        self.sync_platform().await?;
-        Response::from_websocket(pair.client)
+    /// A websocket upgrade forwarded by the Worker.
+    pub fn fetch(&self, req: web_sys::Request) -> Result<web_sys::Response, JsValue> {
+        let o = &self.object;
+        o.trace("fetch");
+        o.load();
+        let response = o.accept(Request::from(req)).map_err(JsValue::from)?;
+        o.sync_platform();
+        Ok(response.into())
     }
 
-    async fn websocket_message(
-        &self,
-        ws: WebSocket,
-        message: WebSocketIncomingMessage,
-    ) -> Result<()> {
-        self.trace("websocket_message");
-        self.load().await?;
-        let actions = {
-            let mut inner = self.inner.borrow_mut();
-            if inner.room.conn(&ws).is_none() {
-                drop(inner);
-                let _ = ws.close(
-                    Some(room::close_code::PROTOCOL_ERROR),
-                    Some("unknown session"),
-                );
-                return Ok(());
-            }
-            match &message {
-                WebSocketIncomingMessage::String(text) => inner.room.on_text(&ws, text, now()),
-                WebSocketIncomingMessage::Binary(bytes) => inner.room.on_binary(&ws, bytes, now()),
-            }
-        };
-        apply(actions);
-        self.sync_platform().await
+    #[wasm_bindgen(js_name = webSocketMessage)]
+    pub fn web_socket_message(&self, ws: web_sys::WebSocket, message: JsValue) {
+        let o = &self.object;
+        o.trace("websocket_message");
+        o.load();
+        o.on_message(WebSocket::from(ws), &message);
+        o.sync_platform();
     }
 
-    async fn websocket_close(
-        &self,
-        ws: WebSocket,
-        code: usize,
-        _reason: String,
-        _clean: bool,
-    ) -> Result<()> {
-        self.trace("websocket_close");
+    #[wasm_bindgen(js_name = webSocketClose)]
+    pub fn web_socket_close(&self, ws: web_sys::WebSocket, code: u32, _reason: JsValue, _clean: bool) {
+        self.object.trace("websocket_close");
         // Answer with the client's own code where one may be sent back.
         let code = u16::try_from(code)
             .ok()
             .filter(|c| is_sendable_close_code(*c))
             .unwrap_or(room::close_code::NORMAL);
-        self.client_gone(ws, code, "closed").await
+        self.object.client_gone(WebSocket::from(ws), code, "closed");
     }
 
-    async fn websocket_error(&self, ws: WebSocket, _error: Error) -> Result<()> {
-        self.trace("websocket_error");
-        self.client_gone(ws, room::close_code::NORMAL, "socket error")
-            .await
+    #[wasm_bindgen(js_name = webSocketError)]
+    pub fn web_socket_error(&self, ws: web_sys::WebSocket, _error: JsValue) {
+        self.object.trace("websocket_error");
+        self.object
+            .client_gone(WebSocket::from(ws), room::close_code::NORMAL, "socket error");
     }
 
-    async fn alarm(&self) -> Result<Response> {
-        self.trace("alarm");
-        self.load().await?;
+    pub fn alarm(&self) {
+        let o = &self.object;
+        o.trace("alarm");
+        o.load();
         let actions = {
-            let mut inner = self.inner.borrow_mut();
+            let mut inner = o.inner.borrow_mut();
             // The alarm that woke us is spent.
-            inner.alarm = None;
-            inner.room.on_alarm(now(), |ws| self.auto_response_time(ws))
+            inner.alarm = Alarm::Known(None);
+            inner.room.on_alarm(now(), |ws| o.auto_response_time(ws))
         };
-        apply(actions);
-        self.sync_platform().await?;
-        Response::empty()
+        apply(actions, None);
+        o.sync_platform();
     }
 }
 
-impl Room {
+impl Object {
+    /// Accepts the websocket of an upgrade the handshake checks let through.
+    fn accept(&self, req: Request) -> worker::Result<Response> {
+        // The Worker checked already; the object does not trust its callers blindly.
+        let accepted = match crate::judge_handshake(&req)? {
+            Ok(a) => a,
+            Err(err) => return crate::handshake_error(err),
+        };
+        if !self.inner.borrow().room.can_accept() {
+            return crate::handshake_error(handshake::Error::TooManyConnections);
+        }
+        let pair = WebSocketPair::new()?;
+        self.state.accept_web_socket(&pair.server);
+        let mut conn = Conn::new(new_sid()?, new_sid()?, accepted.protocol, accepted.room, now());
+        conn.resume = accepted.resume;
+        let actions = self.inner.borrow_mut().room.open(pair.server, conn);
+        apply(actions, None);
+        Response::from_websocket(pair.client)
+    }
+
+    /// A frame from a socket: text is handed to the room as UTF-8, binary as bytes.
+    fn on_message(&self, ws: WebSocket, message: &JsValue) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.room.conn(&ws).is_none() {
+            drop(inner);
+            let _ = ws.close(Some(room::close_code::PROTOCOL_ERROR), Some("unknown session"));
+            return;
+        }
+        let Some(text) = message.dyn_ref::<JsString>() else {
+            let bytes = Uint8Array::new(message).to_vec();
+            let actions = inner.room.on_binary(&ws, &bytes, now());
+            drop(inner);
+            return apply(actions, None);
+        };
+        // Every UTF-16 unit takes at least one UTF-8 byte.
+        if text.length() as usize > inner.room.config().max_payload {
+            let actions = inner.room.on_oversize(&ws, now());
+            drop(inner);
+            return apply(actions, None);
+        }
+        let mut scratch = self.scratch.borrow_mut();
+        let frame = self.utf8(text, &mut scratch);
+        let actions = inner.room.on_text(&ws, frame, now());
+        drop(inner);
+        apply(actions, Some((frame, text)));
+    }
+
+    /// Copies a JS string into `buf` as UTF-8 with the platform's encoder.
+    fn utf8<'b>(&self, text: &JsString, buf: &'b mut Vec<u8>) -> &'b str {
+        // At most three UTF-8 bytes per UTF-16 unit.
+        let room_for = text.length() as usize * 3;
+        buf.clear();
+        buf.reserve(room_for);
+        // SAFETY: the view covers `buf`'s own capacity, nothing allocates (which could move the
+        // buffer or grow the memory) before `encodeInto` returns, and only the bytes it reports
+        // as written are then counted as initialised.
+        let written = unsafe {
+            let view = Uint8Array::view_mut_raw(buf.as_mut_ptr(), room_for);
+            let written = self.encoder.encode_into(text, &view).written() as usize;
+            let written = written.min(room_for);
+            buf.set_len(written);
+            written
+        };
+        // `encodeInto` writes well-formed UTF-8 (lone surrogates become U+FFFD), so this never
+        // fails; were it to, the empty frame is refused as an invalid packet.
+        std::str::from_utf8(&buf[..written]).unwrap_or("")
+    }
+
     /// The client's side of a socket is gone (closed or failed): the room lets it go, and the
     /// closing handshake is completed now, or the client would wait and then see 1006.
-    async fn client_gone(&self, ws: WebSocket, code: u16, reason: &str) -> Result<()> {
-        self.load().await?;
+    fn client_gone(&self, ws: WebSocket, code: u16, reason: &str) {
+        self.load();
         let actions = self.inner.borrow_mut().room.on_close(&ws);
-        apply(actions);
+        apply(actions, None);
         let _ = ws.close(Some(code), Some(reason));
-        self.sync_platform().await
+        self.sync_platform();
     }
 
     fn trace(&self, handler: &str) {
@@ -177,22 +269,19 @@ impl Room {
     }
 
     /// Rebuilds the room from the sockets' attachments after the object was (re)created.
-    async fn load(&self) -> Result<()> {
-        if self.inner.borrow().loaded {
-            return Ok(());
+    fn load(&self) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.loaded {
+            return;
         }
         let sockets = self.state.get_websockets();
         // A room without sockets has no alarm worth knowing: a stale one only finds the room
-        // empty. Skipping the read keeps a fresh room's first join free of storage round trips.
-        let alarm = if sockets.is_empty() {
-            None
+        // empty. With sockets, the alarm is unknown and the first sync writes it.
+        inner.alarm = if sockets.is_empty() {
+            Alarm::Known(None)
         } else {
-            self.state.storage().get_alarm().await?
+            Alarm::Unknown
         };
-        let mut inner = self.inner.borrow_mut();
-        if inner.loaded {
-            return Ok(());
-        }
         for ws in sockets {
             match ws.deserialize_attachment::<Conn>() {
                 Ok(Some(conn)) if !conn.closing => {
@@ -206,38 +295,37 @@ impl Room {
                 }
             }
         }
-        inner.alarm = alarm.and_then(|t| u64::try_from(t).ok());
         inner.loaded = true;
-        Ok(())
     }
 
     /// Brings the platform in line with what the room needs next: the auto-response pair, and
-    /// the alarm (set, moved or deleted; written only when it changes).
-    async fn sync_platform(&self) -> Result<()> {
+    /// the alarm (set, moved or deleted; written only when it changes, never awaited).
+    fn sync_platform(&self) {
         self.sync_auto_response();
         let want = {
             let mut inner = self.inner.borrow_mut();
             let want = inner.room.next_alarm();
-            if want == inner.alarm {
-                return Ok(());
+            if inner.alarm == Alarm::Known(want) {
+                return;
             }
-            // Recorded before the write, so an event handled meanwhile compares against it.
-            inner.alarm = want;
+            inner.alarm = Alarm::Known(want);
             want
         };
         let storage = self.state.storage();
+        let storage = storage.as_raw();
         let written = match want {
-            Some(t) => {
-                let at = js_sys::Date::new(&JsValue::from_f64(t as f64));
-                storage.set_alarm(ScheduledTime::new(at)).await
-            }
-            None => storage.delete_alarm().await,
+            Some(t) => storage.set_alarm(js_sys::Date::new(&JsValue::from_f64(t as f64)), js_sys::Object::new()),
+            None => storage.delete_alarm(js_sys::Object::new()),
         };
-        if written.is_err() {
-            // Unknown now: the next event writes it again.
-            self.inner.borrow_mut().alarm = Some(u64::MAX);
+        match written {
+            Ok(promise) => {
+                let _ = promise.catch(&self.on_write_error);
+            }
+            Err(err) => {
+                console_error!("[room] alarm write refused: {:?}", err);
+                self.inner.borrow_mut().alarm = Alarm::Unknown;
+            }
         }
-        written
     }
 
     /// Points the platform's auto-response at the heartbeat frame the room wants answered
@@ -271,12 +359,22 @@ impl Room {
     }
 }
 
-/// Carries out what the state machine decided. A failed send means the socket is already gone;
-/// its close event follows and is handled there.
-fn apply(actions: Vec<Action<WebSocket>>) {
+/// Carries out what the state machine decided. `incoming` is the text frame being handled, as
+/// UTF-8 and as the JS string it arrived as: a frame to send with the same bytes is sent as that
+/// string. A failed send means the socket is already gone; its close event follows and is
+/// handled there.
+fn apply(actions: Vec<Action<WebSocket>>, incoming: Option<(&str, &JsString)>) {
     for action in actions {
         let _ = match action {
-            Action::Send(ws, frame) => ws.send_with_str(frame),
+            Action::Send(ws, frame) => match incoming {
+                Some((utf8, js)) if frame == utf8 => {
+                    let raw: &web_sys::WebSocket = ws.as_ref();
+                    raw.unchecked_ref::<RawSocket>()
+                        .send_js_string(js)
+                        .map_err(Error::from)
+                }
+                _ => ws.send_with_str(frame),
+            },
             Action::SendBinary(ws, data) => ws.send_with_bytes(data),
             Action::Persist(ws, conn) => ws.serialize_attachment(conn),
             Action::Close(ws, code, reason) => ws.close(Some(code), Some(reason)),
@@ -289,7 +387,7 @@ fn is_sendable_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
-fn new_sid() -> Result<String> {
+fn new_sid() -> worker::Result<String> {
     let mut bytes = [0u8; ids::SID_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| Error::RustError(e.to_string()))?;
     Ok(ids::base64url(&bytes))

@@ -376,6 +376,15 @@ impl<H: Clone + PartialEq> Room<H> {
         Some(i)
     }
 
+    /// A frame the caller already knows to be over `maxPayload` (a text frame of more UTF-16
+    /// units than `maxPayload` has at least as many UTF-8 bytes), so it need not copy it in:
+    /// the same outcome as [`Room::on_text`] with such a frame.
+    pub fn on_oversize(&mut self, handle: &H, now: u64) -> Out<H> {
+        let mut out = Vec::new();
+        self.frame_in(handle, usize::MAX, now, &mut out);
+        out
+    }
+
     /// A text frame from a socket.
     pub fn on_text(&mut self, handle: &H, frame: &str, now: u64) -> Out<H> {
         let mut out = Vec::new();
