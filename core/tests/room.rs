@@ -410,6 +410,28 @@ fn oversize_frame_closes_with_1009() {
 }
 
 #[test]
+fn oversize_without_the_frame_is_the_same_as_with_it() {
+    // The glue reports a frame it knows is too big without copying it in: same outcome, and
+    // the seated peer gets `bye` either way.
+    let big = format!(r#"42["message","{}"]"#, "x".repeat(70_000));
+    let mut a = T::new();
+    let mut b = T::new();
+    for t in [&mut a, &mut b] {
+        t.connect(1, Protocol::V4);
+        t.connect(2, Protocol::V4);
+        t.ask(1);
+        t.ask(2);
+    }
+    let with_frame = a.text(1, &big);
+    let without = b.room.on_oversize(&1, b.now);
+    assert_eq!(with_frame, without);
+    assert_eq!(closes(&without), vec![(1, close_code::TOO_BIG)]);
+    assert_eq!(sent(&without, 2), vec![r#"42["bye","r1"]"#.to_string()]);
+    // An unknown socket is ignored, as for any frame.
+    assert!(b.room.on_oversize(&9, b.now).is_empty());
+}
+
+#[test]
 fn heartbeat_in_the_wrong_direction_closes() {
     let mut t = T::new();
     t.connect(1, Protocol::V4);
