@@ -29,8 +29,8 @@
 //! and is not read back after a wake (the first event after a wake writes it again). So every
 //! handler runs to completion in one call and returns nothing (or a `Response`). A text frame is
 //! copied into a reused buffer with the platform's `TextEncoder.encodeInto`, and a frame the room
-//! relays unchanged (the `message` relay: `42[...]` in, the same bytes out) is sent as the very
-//! JS string that arrived, without a copy back out.
+//! forwards unchanged (`Action::Forward`: the `message` relay, `42[...]` in, the same bytes out)
+//! is sent as the very JS string that arrived, without a copy back out.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -228,7 +228,7 @@ impl Object {
         let frame = self.utf8(text, &mut scratch);
         let actions = inner.room.on_text(&ws, frame, now());
         drop(inner);
-        apply(actions, Some((frame, text)));
+        apply(actions, Some(text));
     }
 
     /// Copies a JS string into `buf` as UTF-8 with the platform's encoder.
@@ -359,21 +359,22 @@ impl Object {
     }
 }
 
-/// Carries out what the state machine decided. `incoming` is the text frame being handled, as
-/// UTF-8 and as the JS string it arrived as: a frame to send with the same bytes is sent as that
-/// string. A failed send means the socket is already gone; its close event follows and is
-/// handled there.
-fn apply(actions: Vec<Action<WebSocket>>, incoming: Option<(&str, &JsString)>) {
+/// Carries out what the state machine decided. `incoming` is the text frame being handled (the
+/// JS string it arrived as), which a forward sends as it is. A failed send means the socket is
+/// already gone; its close event follows and is handled there.
+fn apply(actions: Vec<Action<WebSocket>>, incoming: Option<&JsString>) {
     for action in actions {
         let _ = match action {
-            Action::Send(ws, frame) => match incoming {
-                Some((utf8, js)) if frame == utf8 => {
+            Action::Send(ws, frame) => ws.send_with_str(frame),
+            Action::Forward(ws) => match incoming {
+                Some(frame) => {
                     let raw: &web_sys::WebSocket = ws.as_ref();
                     raw.unchecked_ref::<RawSocket>()
-                        .send_js_string(js)
+                        .send_js_string(frame)
                         .map_err(Error::from)
                 }
-                _ => ws.send_with_str(frame),
+                // Only a text frame is ever forwarded.
+                None => Ok(()),
             },
             Action::SendBinary(ws, data) => ws.send_with_bytes(data),
             Action::Persist(ws, conn) => ws.serialize_attachment(conn),

@@ -195,10 +195,12 @@ pub struct Event<'a> {
     pub args: Vec<&'a str>,
 }
 
-/// Splits an EVENT payload `["name", args…]`. The array must be non-empty and the name a string
-/// or, as the reference parser allows, a number (which names no event we handle).
+/// Splits an EVENT payload `["name", args…]`, the `data` of a packet from [`decode`] (which
+/// validated it as JSON, so it is split without parsing it again). The array must be non-empty
+/// and the name a string or, as the reference parser allows, a number (which names no event we
+/// handle).
 pub fn read_event(data: &str) -> Result<Event<'_>, Error> {
-    let items = json::split_array(data).ok_or(Error::BadPayload)?;
+    let items = json::split_valid_array(data).ok_or(Error::BadPayload)?;
     let (name, args) = items.split_first().ok_or(Error::BadPayload)?;
     let name = match name.as_bytes().first() {
         Some(b'"') => serde_json::from_str(name).map_err(|_| Error::BadPayload)?,

@@ -24,6 +24,12 @@ fn conn(id: u32, protocol: Protocol, now: u64) -> Conn {
 }
 
 /// Frames sent to `h`, in order.
+/// `room.on_text`, with a forwarded frame shown as the `Send` of the same frame.
+fn relay(room: &mut Room<u32>, h: u32, frame: &str, now: u64) -> Vec<Action<u32>> {
+    let out = room.on_text(&h, frame, now);
+    out.into_iter().map(|a| a.with_frame(frame)).collect()
+}
+
 fn sent(actions: &[Action<u32>], h: u32) -> Vec<String> {
     actions
         .iter()
@@ -67,8 +73,9 @@ impl T {
         got
     }
 
+    /// A text frame; a relay that forwards it shows as the `Send` of the same frame.
     fn text(&mut self, h: u32, frame: &str) -> Vec<Action<u32>> {
-        self.room.on_text(&h, frame, self.now)
+        relay(&mut self.room, h, frame, self.now)
     }
 
     fn ask(&mut self, h: u32) -> Vec<Action<u32>> {
@@ -432,6 +439,26 @@ fn oversize_without_the_frame_is_the_same_as_with_it() {
 }
 
 #[test]
+fn a_plain_relay_forwards_the_frame_and_one_with_an_ack_id_is_rewritten() {
+    let mut t = T::new();
+    for h in [1, 2] {
+        t.connect(h, Protocol::V4);
+        t.ask(h);
+    }
+    let a = t.room.on_text(&1, r#"42["message","hi"]"#, t.now);
+    assert!(a.contains(&Action::Forward(2)), "{a:?}");
+    assert!(sent(&a, 2).is_empty());
+    // The ack id is not the peer's business: a new frame without it.
+    let a = t.room.on_text(&1, r#"4217["message","hi"]"#, t.now);
+    assert!(!a.iter().any(|x| matches!(x, Action::Forward(_))), "{a:?}");
+    assert_eq!(sent(&a, 2), vec![r#"42["message","hi"]"#.to_string()]);
+    // The explicit default namespace too.
+    let a = t.room.on_text(&1, r#"42/,["message","hi"]"#, t.now);
+    assert!(!a.iter().any(|x| matches!(x, Action::Forward(_))), "{a:?}");
+    assert_eq!(sent(&a, 2), vec![r#"42["message","hi"]"#.to_string()]);
+}
+
+#[test]
 fn heartbeat_in_the_wrong_direction_closes() {
     let mut t = T::new();
     t.connect(1, Protocol::V4);
@@ -602,7 +629,7 @@ fn restored_room_keeps_seats_and_relays() {
         fresh.restore(h, c, 0);
     }
     assert_eq!(fresh.seats_taken(), 2);
-    let a = fresh.on_text(&2, r#"42["message",{"sdp":"v=0"}]"#, t.now);
+    let a = relay(&mut fresh, 2, r#"42["message",{"sdp":"v=0"}]"#, t.now);
     assert_eq!(
         sent(&a, 1),
         vec![r#"42["message",{"sdp":"v=0"}]"#.to_string()]
@@ -730,7 +757,7 @@ fn rate_limit_drops_excess_events_with_one_log_line_then_refills() {
     let mut relayed = 0;
     let mut logs = Vec::new();
     for _ in 0..10 {
-        let a = room.on_text(&1, r#"42["message","x"]"#, now);
+        let a = relay(&mut room, 1, r#"42["message","x"]"#, now);
         relayed += sent(&a, 2).len();
         logs.extend(sent(&a, 1));
     }
@@ -742,10 +769,10 @@ fn rate_limit_drops_excess_events_with_one_log_line_then_refills() {
         1
     );
     // 100 ms later one token is back.
-    let a = room.on_text(&1, r#"42["message","y"]"#, now + 100);
+    let a = relay(&mut room, 1, r#"42["message","y"]"#, now + 100);
     assert_eq!(sent(&a, 2), vec![r#"42["message","y"]"#.to_string()]);
     // The other peer was never limited.
-    let a = room.on_text(&2, r#"42["message","z"]"#, now);
+    let a = relay(&mut room, 2, r#"42["message","z"]"#, now);
     assert_eq!(sent(&a, 1), vec![r#"42["message","z"]"#.to_string()]);
 }
 
@@ -761,7 +788,7 @@ fn sustained_abuse_closes_with_policy_violation_and_frees_the_seat() {
     let mut room = seated_pair(cfg, now);
     let mut closed = None;
     for n in 0..100 {
-        let a = room.on_text(&2, r#"42["message","spam"]"#, now);
+        let a = relay(&mut room, 2, r#"42["message","spam"]"#, now);
         if let Some(c) = closes(&a).first() {
             assert_eq!(
                 sent(&a, 1).last().map(String::as_str),

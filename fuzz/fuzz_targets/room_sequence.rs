@@ -194,7 +194,8 @@ impl Model {
             Op::Text { sock, frame, dt } => {
                 self.now += u64::from(*dt);
                 let text = frame_text(frame, &self.cfg);
-                self.room.on_text(&self.pick(*sock), &text, self.now)
+                let out = self.room.on_text(&self.pick(*sock), &text, self.now);
+                out.into_iter().map(|a| a.with_frame(&text)).collect()
             }
             Op::Binary { sock, v3_prefix, data, dt } => {
                 self.now += u64::from(*dt);
@@ -249,7 +250,11 @@ impl Model {
         let mut last_persist: BTreeMap<u8, &Conn> = BTreeMap::new();
         for action in out {
             let h = match action {
-                Action::Send(h, _) | Action::SendBinary(h, _) | Action::Persist(h, _) | Action::Close(h, _, _) => *h,
+                Action::Send(h, _)
+                | Action::Forward(h)
+                | Action::SendBinary(h, _)
+                | Action::Persist(h, _)
+                | Action::Close(h, _, _) => *h,
             };
             assert!(h < self.opened, "action for a handle never opened: {action:?}");
             assert!(known.contains(&h), "action for a forgotten handle: {action:?}");
@@ -265,6 +270,8 @@ impl Model {
                         }
                     }
                 }
+                // `with_frame` turned every forward of a text frame into its `Send`.
+                Action::Forward(_) => panic!("a forward outside on_text: {out:?}"),
                 Action::SendBinary(_, data) => {
                     if self.protocol[&h] == Protocol::V3 {
                         assert_eq!(data.first(), Some(&4), "v3 binary frame without its prefix");

@@ -195,12 +195,27 @@ impl AutoResponse {
 pub enum Action<H> {
     /// Send a text frame.
     Send(H, String),
+    /// Send the text frame being handled, unchanged: the relay of a `message` whose frame needs
+    /// no rewriting (`42[...]` in, the same bytes out), so the caller can send the frame it holds
+    /// rather than a copy. Only [`Room::on_text`] returns it.
+    Forward(H),
     /// Send a binary frame (already framed for the receiver's protocol).
     SendBinary(H, Vec<u8>),
     /// Store this state as the socket's attachment.
     Persist(H, Conn),
     /// Close the socket with this code and reason. The room has already forgotten it.
     Close(H, u16, &'static str),
+}
+
+impl<H> Action<H> {
+    /// The action with [`Action::Forward`] spelled out as the [`Action::Send`] of `frame`, the
+    /// text frame that was handled (for callers that gain nothing from the difference).
+    pub fn with_frame(self, frame: &str) -> Action<H> {
+        match self {
+            Action::Forward(h) => Action::Send(h, frame.to_string()),
+            other => other,
+        }
+    }
 }
 
 /// A binary packet on its way: the header for the receiver and the attachments so far. Nothing is
@@ -582,7 +597,10 @@ impl<H: Clone + PartialEq> Room<H> {
                 if packet.kind == PacketType::BinaryEvent {
                     self.on_binary_event(i, packet.attachments, packet.data, &event, out);
                 } else {
-                    self.on_event(i, packet.data, &event, out);
+                    // `data` is what follows the type, no namespace or ack id in between: the
+                    // frame is `42` + `data`, exactly what a relay sends.
+                    let whole = sio.len() == packet.data.len() + 1;
+                    self.on_event(i, packet.data, whole, &event, out);
                 }
             }
             PacketType::Ack | PacketType::ConnectError => {
@@ -611,7 +629,15 @@ impl<H: Clone + PartialEq> Room<H> {
         }
     }
 
-    fn on_event(&mut self, i: usize, data: &str, event: &socketio::Event<'_>, out: &mut Out<H>) {
+    /// An event. `whole`: the frame handled is `42` + `data` (a relay may forward it as it is).
+    fn on_event(
+        &mut self,
+        i: usize,
+        data: &str,
+        whole: bool,
+        event: &socketio::Event<'_>,
+        out: &mut Out<H>,
+    ) {
         match event.name.as_str() {
             events::CREATE_OR_JOIN => self.create_or_join(i, event.args.first().copied(), out),
             events::MESSAGE => {
@@ -619,10 +645,15 @@ impl<H: Clone + PartialEq> Room<H> {
                     return;
                 }
                 if let Some(j) = self.peer_of(i) {
-                    let mut frame = String::with_capacity(2 + data.len());
-                    frame.push_str("42");
-                    frame.push_str(data);
-                    out.push(Action::Send(self.entries[j].handle.clone(), frame));
+                    let to = self.entries[j].handle.clone();
+                    if whole {
+                        out.push(Action::Forward(to));
+                    } else {
+                        let mut frame = String::with_capacity(2 + data.len());
+                        frame.push_str("42");
+                        frame.push_str(data);
+                        out.push(Action::Send(to, frame));
+                    }
                 }
                 self.log(i, &[GOT_MESSAGE], &event.args, out);
             }
