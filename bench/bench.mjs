@@ -12,6 +12,8 @@ import { loadAvg, machineCpu } from "./lib/proc.mjs";
 import {
   ROOT,
   WORKERD,
+  pin,
+  pinned,
   startFloor,
   startSocketIo,
   startWorkerd,
@@ -47,7 +49,14 @@ const cfg = {
   longWake: !QUICK && !has("--no-long-wake"),
   write: !has("--no-write"),
   dist: val("--dist", ""),
+  // Another build of ours (a `wrangler deploy --dry-run --outdir` directory, e.g. from
+  // bench/dist-at.sh REV DIR) run as one more server, "before": before/after in the same run.
+  before: val("--before", ""),
+  // Servers on CPU 0, the load driver on CPU 1 (when there are two CPUs or more and taskset
+  // exists), so that every server gets the same placement; --no-pin lets the kernel place them.
+  pin: !has("--no-pin"),
 };
+if (cfg.before && !cfg.servers.includes("before")) cfg.servers.splice(1, 0, "before");
 /**
  * Vars set on top of wrangler.toml's for our server. The product limits each socket to
  * RATE_PER_SEC Socket.IO packets per second (burst RATE_BURST) and silently drops the excess;
@@ -61,9 +70,18 @@ const NAMES = {
   socketio: "socket.io",
   floor: "ws floor",
   jsdo: "JS DO on workerd",
+  before: "ours before (workerd)",
 };
 
 const tmp = mkdtempSync(path.join(existsShm() ? "/dev/shm" : os.tmpdir(), "signal-bench-"));
+function hasTaskset() {
+  try {
+    execFileSync("taskset", ["-c", "0", "true"]);
+    return true;
+  } catch {
+    return false;
+  }
+}
 function existsShm() {
   try {
     return execFileSync("sh", ["-c", "test -d /dev/shm -a -w /dev/shm && echo y"]).toString().trim() === "y";
@@ -129,7 +147,8 @@ function runDriver(server, proto, rooms, tag, idleWait) {
     "--idle-wait", String(idleWait),
   ];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const [cmd, cmdArgs] = pinned(pin.driver, process.execPath, args);
+    const child = spawn(cmd, cmdArgs, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
@@ -153,6 +172,13 @@ async function startServer(kind, dist, compat) {
       const dir = mkdtempSync(path.join(tmp, "workerd-"));
       const vars = { ...compat.vars, ...BENCH_VARS };
       const config = writeWorkerdConfig(dir, dist.outdir, { vars, compatibilityDate: compat.date });
+      return startWorkerd(config);
+    }
+    case "before": {
+      if (!cfg.before) throw new Error("--before DIR is needed for the server 'before'");
+      const dir = mkdtempSync(path.join(tmp, "workerd-before-"));
+      const vars = { ...compat.vars, ...BENCH_VARS };
+      const config = writeWorkerdConfig(dir, cfg.before, { vars, compatibilityDate: compat.date });
       return startWorkerd(config);
     }
     case "wrangler":
@@ -273,6 +299,11 @@ async function main() {
     })(),
     loadBefore: loadAvg(),
   };
+  if (cfg.pin && os.cpus().length >= 2 && hasTaskset()) {
+    pin.server = "0";
+    pin.driver = "1";
+  }
+  machine.pinning = pin.server ? `servers on CPU ${pin.server}, driver on CPU ${pin.driver}` : "none";
   const dist = cfg.dist ? { outdir: cfg.dist, upload: "n/a", gzip: "n/a" } : dryRun();
   log(`upload ${dist.upload}, gzip ${dist.gzip}; config: ${JSON.stringify(cfg)}`);
   const cpu0 = machineCpu();
@@ -344,6 +375,8 @@ async function main() {
     const headers = ["R = " + rooms, ...cols.map((k) => NAMES[k])];
     const hasBoth = cols.includes("ours") && cols.includes("socketio");
     if (hasBoth) headers.push("ours ÷ socket.io", "target");
+    const hasBefore = cols.includes("ours") && cols.includes("before");
+    if (hasBefore) headers.push("ours ÷ before");
     if (cols.includes("wrangler") && cols.includes("socketio")) headers.push("wrangler dev ÷ socket.io");
     if (cols.includes("jsdo") && cols.includes("socketio")) headers.push("JS DO ÷ socket.io");
     if (cols.includes("floor") && cols.includes("socketio")) headers.push("socket.io ÷ floor");
@@ -372,6 +405,10 @@ async function main() {
           row.push(`${t[1]} ${t[0]}× ${ok ? "✔" : "✘"}`);
           verdicts.push({ rooms, key, label, ratio: r, ok, limit: `${t[1]} ${t[0]}×` });
         } else row.push("");
+      }
+      if (hasBefore) {
+        const r = ratio(v.ours, v.before);
+        row.push(r == null ? "–" : `${r.toFixed(2)}×`);
       }
       if (cols.includes("wrangler") && cols.includes("socketio")) {
         const r = ratio(v.wrangler, v.socketio);
@@ -457,6 +494,7 @@ Last run of \`bash bench/run.sh${QUICK ? " --quick" : ""}\` (see bench/README.md
   "other load" in the tables is CPU used by processes outside the benchmark during the saturation phase.
 - Software: Node ${machine.node}, workerd ${machine.workerd}, wrangler ${machine.wrangler}, socket.io ${machine.socketio},
   ws ${machine.ws}; product commit ${machine.commit}
+- CPU placement: ${machine.pinning}
 - Scenario: R rooms × 2 peers (joins one at a time), then ${cfg.rate} round trips/s in total for ${cfg.rateSecs} s
   (after ${cfg.warm} s warm-up), then saturation for ${cfg.satSecs} s (after ${cfg.warm} s warm-up) with
   max(4, ⌈128/R⌉) round-trip chains in flight per room. Payloads: 1 in 6 an SDP of 3–6 KB, else an ICE
@@ -476,7 +514,7 @@ ${table(["target", "limit", ...cfg.rooms.map((r) => `R = ${r}`)], summaryRows)}
 Columns: our release build on bare workerd (production has no dev proxy); the same through
 \`wrangler dev\` (reference); a plain-JavaScript Durable Object doing the same room events on bare
 workerd (reference: what the platform itself costs, bench/servers/workerd-js-relay.js); the Node +
-socket.io 4 baseline; the bare Node \`ws\` relay floor. The wrangler dev column ran in the first
+socket.io 4 baseline; the bare Node \`ws\` relay floor${cfg.before ? `; "ours before": an earlier build of ours (\`--before\`), same method` : ""}. The wrangler dev column ran in the first
 ${cfg.refReps} repetition(s) only.
 Join = TCP connect + websocket upgrade → \`created\` (fresh room) / \`joined\` (existing room).
 "per server core" = relayed messages per CPU-second of the server's process tree (= 10⁶ ÷ µs per msg).

@@ -9,6 +9,17 @@ export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname)
 export const WORKERD = path.join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd");
 const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
 
+/**
+ * CPU pinning (`taskset -c`): with `pin.server` set, every server process starts on those CPUs.
+ * Set by bench/bench.mjs; off by default.
+ */
+export const pin = { server: "", driver: "" };
+
+/** `cmd args` prefixed with `taskset -c cpus` when `cpus` is set. */
+export function pinned(cpus, cmd, args) {
+  return cpus ? ["taskset", ["-c", cpus, cmd, ...args]] : [cmd, args];
+}
+
 /** Every process group started here, so that anything still alive can be stopped on exit. */
 const live = new Set();
 
@@ -37,6 +48,8 @@ function httpStatus(port, urlPath) {
  * `okStatus`. Returns `{ pid, port, stop(), output() }`.
  */
 async function startProcess(name, cmd, args, { port, probe, okStatus, env = {}, cwd = ROOT, timeout = 60_000 }) {
+  // taskset execs the command: the pid and process group stay the server's.
+  [cmd, args] = pinned(pin.server, cmd, args);
   const child = spawn(cmd, args, {
     cwd,
     env: { ...process.env, ...env },
