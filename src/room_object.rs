@@ -32,7 +32,7 @@
 //! forwards unchanged (`Action::Forward`: the `message` relay, `42[...]` in, the same bytes out)
 //! is sent as the very JS string that arrived, without a copy back out.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use signal_core::handshake;
@@ -80,16 +80,19 @@ struct Object {
     encoder: Utf8Encoder,
     /// Handles a failed alarm write (only reports it: the platform resets the object then).
     on_write_error: Closure<dyn FnMut(JsValue)>,
-    /// `LOG_WAKES=1`: log object creation and each handler call (tests and the benchmark count
-    /// them to prove hibernation and to measure wake-ups).
+    /// `LOG_WAKES=1`: log object creation, each handler call and each storage write (tests and
+    /// the benchmark count them to prove hibernation, to measure wake-ups and to show that
+    /// relaying writes nothing).
     log_wakes: bool,
+    /// The handler running (for those log lines).
+    handler: Cell<&'static str>,
 }
 
 struct Inner {
     room: room::Room<WebSocket>,
     /// The room was rebuilt from the sockets' attachments since this object was created.
     loaded: bool,
-    /// The alarm as last written, so it is written only when it changes.
+    /// The alarm as last written, so it is written only when it must change.
     alarm: Alarm,
     /// The auto-response pair as last set by this object (`None`: not yet).
     auto_response: Option<room::AutoResponse>,
@@ -128,6 +131,7 @@ impl Room {
                 encoder: Utf8Encoder::new(),
                 on_write_error,
                 log_wakes,
+                handler: Cell::new("constructor"),
             }),
         }
     }
@@ -262,8 +266,9 @@ impl Object {
         self.sync_platform();
     }
 
-    fn trace(&self, handler: &str) {
+    fn trace(&self, handler: &'static str) {
         if self.log_wakes {
+            self.handler.set(handler);
             console_log!("[room] handler: {handler}");
         }
     }
@@ -299,18 +304,27 @@ impl Object {
     }
 
     /// Brings the platform in line with what the room needs next: the auto-response pair, and
-    /// the alarm (set, moved or deleted; written only when it changes, never awaited).
+    /// the alarm (set, moved sooner or deleted, never awaited; an alarm that would move later is
+    /// left to fire early, see `room::alarm_needs_write`).
     fn sync_platform(&self) {
         self.sync_auto_response();
         let want = {
             let mut inner = self.inner.borrow_mut();
             let want = inner.room.next_alarm();
-            if inner.alarm == Alarm::Known(want) {
+            let write = match inner.alarm {
+                Alarm::Unknown => true,
+                Alarm::Known(set) => room::alarm_needs_write(set, want),
+            };
+            if !write {
                 return;
             }
             inner.alarm = Alarm::Known(want);
             want
         };
+        if self.log_wakes {
+            let op = if want.is_some() { "setAlarm" } else { "deleteAlarm" };
+            console_log!("[room] storage: {op} (in {})", self.handler.get());
+        }
         let storage = self.state.storage();
         let storage = storage.as_raw();
         let written = match want {

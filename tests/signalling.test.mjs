@@ -325,6 +325,34 @@ describe("hibernation", () => {
     a.close();
     b.close();
   });
+
+  test("relaying writes nothing to storage, for v3 and v4 clients alike", async () => {
+    // A v3 client's silence deadline moves with every frame it sends; the alarm is not moved
+    // for that (it fires early and finds nothing due), so a message costs no storage write.
+    for (const eio of [3, 4]) {
+      const room = newRoom();
+      const a = await seated(server, room, eio);
+      const b = await seated(server, room, eio);
+      await a.take(2);
+      const from = server.output().length;
+      for (let i = 0; i < 20; i++) {
+        a.send(`42["message",${i}]`);
+        assert.equal(await b.next(), `42["message",${i}]`);
+        assert.equal(await a.next(), logFrame("Got message:", i));
+        b.send(`42["message",${-i}]`);
+        assert.equal(await a.next(), `42["message",${-i}]`);
+        assert.equal(await b.next(), logFrame("Got message:", -i));
+      }
+      const tail = () => server.output().slice(from).split("\n");
+      await waitFor(() => tail().filter((l) => l.includes("[room] handler: websocket_message")).length >= 40, {
+        what: "the log lines of the 40 messages",
+      });
+      const writes = tail().filter((l) => l.includes("[room] storage:") && l.includes("(in websocket_message)"));
+      assert.deepEqual(writes, [], `EIO=${eio}: storage written while relaying`);
+      a.close();
+      b.close();
+    }
+  });
 });
 
 /** An SDP-like blob of about `size` bytes. */

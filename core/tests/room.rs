@@ -3,7 +3,7 @@
 #![cfg(not(feature = "conformance"))]
 
 use signal_core::engineio::Protocol;
-use signal_core::room::{close_code, Action, AutoResponse, Config, Conn, Room};
+use signal_core::room::{alarm_needs_write, close_code, Action, AutoResponse, Config, Conn, Room};
 
 const ROOM: &str = "r1";
 
@@ -456,6 +456,37 @@ fn a_plain_relay_forwards_the_frame_and_one_with_an_ack_id_is_rewritten() {
     let a = t.room.on_text(&1, r#"42/,["message","hi"]"#, t.now);
     assert!(!a.iter().any(|x| matches!(x, Action::Forward(_))), "{a:?}");
     assert_eq!(sent(&a, 2), vec![r#"42["message","hi"]"#.to_string()]);
+}
+
+#[test]
+fn alarm_is_rewritten_only_to_fire_sooner_or_not_at_all() {
+    assert!(alarm_needs_write(None, Some(5)));
+    assert!(alarm_needs_write(Some(10), Some(5)));
+    assert!(alarm_needs_write(Some(10), None));
+    assert!(!alarm_needs_write(Some(10), Some(10)));
+    assert!(!alarm_needs_write(Some(10), Some(20)));
+    assert!(!alarm_needs_write(None, None));
+}
+
+#[test]
+fn a_v3_frame_moves_the_deadline_later_and_an_early_alarm_is_harmless() {
+    let mut t = T::new();
+    t.connect(1, Protocol::V3);
+    t.ask(1);
+    let set = t.room.next_alarm();
+    t.now += 1_000;
+    t.text(1, "2");
+    let want = t.room.next_alarm();
+    assert!(want > set, "{want:?} {set:?}");
+    // So the alarm is not rewritten for every frame; it fires at the old time instead ...
+    assert!(!alarm_needs_write(set, want));
+    let early = set.unwrap();
+    let a = t.room.on_alarm(early, |_| None);
+    // ... where nothing is due: no close, no ping; the room asks for the later time.
+    assert!(closes(&a).is_empty(), "{a:?}");
+    assert!(sent(&a, 1).is_empty(), "{a:?}");
+    assert_eq!(t.room.next_alarm(), want);
+    assert!(alarm_needs_write(None, want));
 }
 
 #[test]

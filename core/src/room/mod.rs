@@ -190,6 +190,20 @@ impl AutoResponse {
     }
 }
 
+/// Whether a room alarm set for `set` (`None`: none) must be written again for `want`, the time
+/// [`Room::next_alarm`] asks for. It must not fire later than wanted, so an earlier `want` is
+/// written, and a room with nothing to wait for deletes it. A `want` later than `set` is left
+/// alone: the alarm fires early, [`Room::on_alarm`] finds nothing due (it acts on the time, not
+/// on being called), and the alarm is moved then. This keeps storage writes off the path of
+/// every frame: a v3 client's silence deadline moves later with each frame it sends.
+pub fn alarm_needs_write(set: Option<u64>, want: Option<u64>) -> bool {
+    match (set, want) {
+        (Some(set), Some(want)) => want < set,
+        (None, Some(_)) | (Some(_), None) => true,
+        (None, None) => false,
+    }
+}
+
 /// What the caller must do, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action<H> {
