@@ -7,6 +7,7 @@
 #
 # Other options (passed to bench/bench.mjs): --reps N, --rooms 1,50, --servers ours,socketio,...,
 # --rate N (round trips/s), --rate-secs S, --sat-secs S, --warm S, --wake-secs S, --no-long-wake,
+# --before DIR (also run an earlier build: bench/dist-at.sh REV DIR), --no-pin,
 # --no-write (do not touch bench/RESULTS.md). Not part of the test command.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -10,7 +10,7 @@
 //! | `RATE_PER_SEC` | packets per second the allowance refills | 50 |
 //! | `RATE_KICK_AFTER` | packets dropped in a row before the socket is closed (1008) | 200 |
 //! | `MAX_PENDING` | sockets without a seat one room keeps open; more get HTTP 429 | 8 |
-//! | `LOG_WAKES` | `1`: the room object logs its creation and handler calls | unset |
+//! | `LOG_WAKES` | `1`: the room object logs its creation, handler calls and storage writes | unset |
 //! | `ICE_SERVERS` | the page's `RTCPeerConnection` `iceServers`, as JSON | a public STUN server |
 
 use signal_core::room::Config;

@@ -33,7 +33,6 @@
 //! is sent as the very JS string that arrived, without a copy back out.
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 
 use signal_core::handshake;
 use signal_core::ids;
@@ -42,7 +41,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::js_sys::{self, JsString, Uint8Array};
 use worker::worker_sys::{self, web_sys};
-use worker::{console_error, console_log, Env, Error, Request, Response, State, WebSocket, WebSocketPair};
+use worker::{
+    console_error, console_log, Env, Error, Request, Response, State, WebSocket, WebSocketPair,
+};
 
 use crate::config;
 
@@ -69,7 +70,7 @@ extern "C" {
 /// The class the platform instantiates (`class_name = "Room"` in wrangler.toml).
 #[wasm_bindgen]
 pub struct Room {
-    object: Rc<Object>,
+    object: Object,
 }
 
 struct Object {
@@ -119,7 +120,7 @@ impl Room {
             console_error!("[room] alarm write failed: {:?}", err);
         });
         Room {
-            object: Rc::new(Object {
+            object: Object {
                 state: State::from(state),
                 inner: RefCell::new(Inner {
                     room: room::Room::new(config::room(&env)),
@@ -132,7 +133,7 @@ impl Room {
                 on_write_error,
                 log_wakes,
                 handler: Cell::new("constructor"),
-            }),
+            },
         }
     }
 
@@ -156,7 +157,13 @@ impl Room {
     }
 
     #[wasm_bindgen(js_name = webSocketClose)]
-    pub fn web_socket_close(&self, ws: web_sys::WebSocket, code: u32, _reason: JsValue, _clean: bool) {
+    pub fn web_socket_close(
+        &self,
+        ws: web_sys::WebSocket,
+        code: u32,
+        _reason: JsValue,
+        _clean: bool,
+    ) {
         self.object.trace("websocket_close");
         // Answer with the client's own code where one may be sent back.
         let code = u16::try_from(code)
@@ -169,8 +176,11 @@ impl Room {
     #[wasm_bindgen(js_name = webSocketError)]
     pub fn web_socket_error(&self, ws: web_sys::WebSocket, _error: JsValue) {
         self.object.trace("websocket_error");
-        self.object
-            .client_gone(WebSocket::from(ws), room::close_code::NORMAL, "socket error");
+        self.object.client_gone(
+            WebSocket::from(ws),
+            room::close_code::NORMAL,
+            "socket error",
+        );
     }
 
     pub fn alarm(&self) {
@@ -201,7 +211,13 @@ impl Object {
         }
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        let mut conn = Conn::new(new_sid()?, new_sid()?, accepted.protocol, accepted.room, now());
+        let mut conn = Conn::new(
+            new_sid()?,
+            new_sid()?,
+            accepted.protocol,
+            accepted.room,
+            now(),
+        );
         conn.resume = accepted.resume;
         let actions = self.inner.borrow_mut().room.open(pair.server, conn);
         apply(actions, None);
@@ -213,17 +229,25 @@ impl Object {
         let mut inner = self.inner.borrow_mut();
         if inner.room.conn(&ws).is_none() {
             drop(inner);
-            let _ = ws.close(Some(room::close_code::PROTOCOL_ERROR), Some("unknown session"));
+            let _ = ws.close(
+                Some(room::close_code::PROTOCOL_ERROR),
+                Some("unknown session"),
+            );
             return;
         }
+        let max_payload = inner.room.config().max_payload;
         let Some(text) = message.dyn_ref::<JsString>() else {
-            let bytes = Uint8Array::new(message).to_vec();
-            let actions = inner.room.on_binary(&ws, &bytes, now());
+            let bytes = Uint8Array::new(message);
+            let actions = if bytes.length() as usize > max_payload {
+                inner.room.on_oversize(&ws, now())
+            } else {
+                inner.room.on_binary(&ws, &bytes.to_vec(), now())
+            };
             drop(inner);
             return apply(actions, None);
         };
         // Every UTF-16 unit takes at least one UTF-8 byte.
-        if text.length() as usize > inner.room.config().max_payload {
+        if text.length() as usize > max_payload {
             let actions = inner.room.on_oversize(&ws, now());
             drop(inner);
             return apply(actions, None);
@@ -322,13 +346,20 @@ impl Object {
             want
         };
         if self.log_wakes {
-            let op = if want.is_some() { "setAlarm" } else { "deleteAlarm" };
+            let op = if want.is_some() {
+                "setAlarm"
+            } else {
+                "deleteAlarm"
+            };
             console_log!("[room] storage: {op} (in {})", self.handler.get());
         }
         let storage = self.state.storage();
         let storage = storage.as_raw();
         let written = match want {
-            Some(t) => storage.set_alarm(js_sys::Date::new(&JsValue::from_f64(t as f64)), js_sys::Object::new()),
+            Some(t) => storage.set_alarm(
+                js_sys::Date::new(&JsValue::from_f64(t as f64)),
+                js_sys::Object::new(),
+            ),
             None => storage.delete_alarm(js_sys::Object::new()),
         };
         match written {

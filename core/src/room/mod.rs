@@ -405,9 +405,10 @@ impl<H: Clone + PartialEq> Room<H> {
         Some(i)
     }
 
-    /// A frame the caller already knows to be over `maxPayload` (a text frame of more UTF-16
-    /// units than `maxPayload` has at least as many UTF-8 bytes), so it need not copy it in:
-    /// the same outcome as [`Room::on_text`] with such a frame.
+    /// A frame the caller already knows to be over `maxPayload` (a binary frame by its length, a
+    /// text frame of more UTF-16 units than `maxPayload`, which has at least as many UTF-8
+    /// bytes), so it need not copy it in: the same outcome as [`Room::on_text`] or
+    /// [`Room::on_binary`] with such a frame.
     pub fn on_oversize(&mut self, handle: &H, now: u64) -> Out<H> {
         let mut out = Vec::new();
         self.frame_in(handle, usize::MAX, now, &mut out);
