@@ -18,6 +18,9 @@
 //! Room names are checked here, before an object is addressed (and billed).
 
 use signal_core::{handshake, ids};
+use wasm_bindgen::prelude::*;
+use worker::js_sys::Promise;
+use worker::worker_sys::web_sys;
 use worker::*;
 
 pub mod config;
@@ -34,13 +37,59 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+#[wasm_bindgen]
+extern "C" {
+    /// A Durable Object stub, for its `fetch`.
+    type RawStub;
+    #[wasm_bindgen(method, catch, js_name = fetch)]
+    fn fetch_request(
+        this: &RawStub,
+        req: &web_sys::Request,
+    ) -> std::result::Result<Promise, JsValue>;
+}
+
+/// The Worker's `fetch` handler, exported by hand (instead of `#[event(fetch)]`): a websocket
+/// upgrade for `/socket.io/` is judged and handed to its room's object in one synchronous call
+/// that returns the object's own `fetch` promise, with no Rust future in between; the other
+/// paths go through the async [`route`].
+#[wasm_bindgen(js_name = fetch)]
+pub fn fetch_entry(req: web_sys::Request, env: Env, _ctx: JsValue) -> Promise {
+    let url = req.url();
+    let path = url_path(&url);
+    if path == "/socket.io" || path.starts_with("/socket.io/") {
+        return match socket_io(&req, &env) {
+            Ok(promise) => promise,
+            Err(err) => Promise::resolve(&internal_error(err)),
+        };
+    }
+    wasm_bindgen_futures::future_to_promise(async move {
+        Ok(match route(Request::from(req), env).await {
+            Ok(response) => web_sys::Response::from(response).into(),
+            Err(err) => internal_error(err),
+        })
+    })
+}
+
+/// A failure of the platform (not of the client): logged, answered with a bare 500.
+fn internal_error(err: Error) -> JsValue {
+    console_error!("{err}");
+    match Response::error("Internal server error", 500) {
+        Ok(response) => web_sys::Response::from(response).into(),
+        Err(err) => err.into(),
+    }
+}
+
+/// The path of a request URL (`http://host/path?query` → `/path`).
+fn url_path(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    path.split(['?', '#']).next().unwrap_or("/")
+}
+
+/// Every path but `/socket.io/`.
+async fn route(req: Request, env: Env) -> Result<Response> {
     let url = req.url()?;
     let path = url.path();
-    if path == "/socket.io" || path.starts_with("/socket.io/") {
-        return socket_io(req, &env).await;
-    }
     if path == "/new" {
         return new_room(&url);
     }
@@ -54,25 +103,29 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 }
 
 /// `/socket.io/`: the reference server's checks, then the room's Durable Object.
-async fn socket_io(req: Request, env: &Env) -> Result<Response> {
-    match judge_handshake(&req)? {
+fn socket_io(req: &web_sys::Request, env: &Env) -> Result<Promise> {
+    match judge_handshake(req)? {
         Ok(accepted) => {
             let stub = env
                 .durable_object(ROOMS_BINDING)?
                 .id_from_name(&accepted.room)?
-                .get_stub()?;
-            stub.fetch_with_request(req).await
+                .get_stub()?
+                .into_rpc::<RawStub>();
+            Ok(stub.fetch_request(req)?)
         }
-        Err(err) => handshake_error(err),
+        Err(err) => {
+            let response: web_sys::Response = handshake_error(err)?.into();
+            Ok(Promise::resolve(&JsValue::from(response)))
+        }
     }
 }
 
 /// The contract's checks on a `/socket.io/` request (transport and upgrade, sid, EIO, room,
 /// resume token). The outer `Result` is the platform's; the inner one the verdict.
 pub fn judge_handshake(
-    req: &Request,
+    req: &web_sys::Request,
 ) -> Result<std::result::Result<handshake::Accepted, handshake::Error>> {
-    let url = req.url()?;
+    let url = Url::parse(&req.url())?;
     let is_upgrade = req
         .headers()
         .get("Upgrade")?

@@ -41,9 +41,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::js_sys::{self, JsString, Uint8Array};
 use worker::worker_sys::{self, web_sys};
-use worker::{
-    console_error, console_log, Env, Error, Request, Response, State, WebSocket, WebSocketPair,
-};
+use worker::{console_error, console_log, Env, Error, Response, State, WebSocket, WebSocketPair};
 
 use crate::config;
 
@@ -54,6 +52,10 @@ extern "C" {
     type RawSocket;
     #[wasm_bindgen(method, catch, js_name = send)]
     fn send_js_string(this: &RawSocket, frame: &JsString) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = serializeAttachment)]
+    fn serialize_attachment(this: &RawSocket, value: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = deserializeAttachment)]
+    fn deserialize_attachment(this: &RawSocket) -> Result<JsValue, JsValue>;
 
     /// The platform's `TextEncoder`.
     #[wasm_bindgen(js_name = TextEncoder)]
@@ -142,7 +144,7 @@ impl Room {
         let o = &self.object;
         o.trace("fetch");
         o.load();
-        let response = o.accept(Request::from(req)).map_err(JsValue::from)?;
+        let response = o.accept(&req).map_err(JsValue::from)?;
         o.sync_platform();
         Ok(response.into())
     }
@@ -200,9 +202,9 @@ impl Room {
 
 impl Object {
     /// Accepts the websocket of an upgrade the handshake checks let through.
-    fn accept(&self, req: Request) -> worker::Result<Response> {
+    fn accept(&self, req: &web_sys::Request) -> worker::Result<Response> {
         // The Worker checked already; the object does not trust its callers blindly.
-        let accepted = match crate::judge_handshake(&req)? {
+        let accepted = match crate::judge_handshake(req)? {
             Ok(a) => a,
             Err(err) => return crate::handshake_error(err),
         };
@@ -312,14 +314,14 @@ impl Object {
             Alarm::Unknown
         };
         for ws in sockets {
-            match ws.deserialize_attachment::<Conn>() {
-                Ok(Some(conn)) if !conn.closing => {
+            match stored_conn(&ws) {
+                Some(conn) if !conn.closing => {
                     let seen = self.auto_response_time(&ws).unwrap_or(0);
                     inner.room.restore(ws, conn, seen);
                 }
-                Ok(Some(_)) => {}
+                Some(_) => {}
                 // Accepted but never set up (the object died in between): nothing to resume.
-                _ => {
+                None => {
                     let _ = ws.close(Some(room::close_code::NORMAL), Some("session lost"));
                 }
             }
@@ -412,20 +414,35 @@ fn apply(actions: Vec<Action<WebSocket>>, incoming: Option<&JsString>) {
         let _ = match action {
             Action::Send(ws, frame) => ws.send_with_str(frame),
             Action::Forward(ws) => match incoming {
-                Some(frame) => {
-                    let raw: &web_sys::WebSocket = ws.as_ref();
-                    raw.unchecked_ref::<RawSocket>()
-                        .send_js_string(frame)
-                        .map_err(Error::from)
-                }
+                Some(frame) => raw(&ws).send_js_string(frame).map_err(Error::from),
                 // Only a text frame is ever forwarded.
                 None => Ok(()),
             },
             Action::SendBinary(ws, data) => ws.send_with_bytes(data),
-            Action::Persist(ws, conn) => ws.serialize_attachment(conn),
+            Action::Persist(ws, conn) => persist(&ws, &conn),
             Action::Close(ws, code, reason) => ws.close(Some(code), Some(reason)),
         };
     }
+}
+
+fn raw(ws: &WebSocket) -> &RawSocket {
+    let socket: &web_sys::WebSocket = ws.as_ref();
+    socket.unchecked_ref()
+}
+
+/// Stores a socket's state as its attachment, as the JSON text of its `Conn`: one string crosses
+/// to JS, instead of an object built there field by field.
+fn persist(ws: &WebSocket, conn: &Conn) -> worker::Result<()> {
+    let json = serde_json::to_string(conn)?;
+    raw(ws)
+        .serialize_attachment(&JsValue::from_str(&json))
+        .map_err(Error::from)
+}
+
+/// The state [`persist`] stored for a socket, if any.
+fn stored_conn(ws: &WebSocket) -> Option<Conn> {
+    let json = raw(ws).deserialize_attachment().ok()?.as_string()?;
+    serde_json::from_str(&json).ok()
 }
 
 /// Close codes an endpoint may put in a close frame (RFC 6455 §7.4).
