@@ -10,21 +10,8 @@ use crate::socketio::Error;
 pub fn depth(s: &str) -> usize {
     let mut depth = 0usize;
     let mut max = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in s.as_bytes() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    for (_, b) in outside_strings(s) {
         match b {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 max = max.max(depth);
@@ -34,6 +21,30 @@ pub fn depth(s: &str) -> usize {
         }
     }
     max
+}
+
+/// The bytes of `s` outside JSON strings (a string's quotes and escapes included in it), with
+/// their positions: all that the structural scans here look at. Runs on any input.
+fn outside_strings(s: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let mut in_string = false;
+    let mut escaped = false;
+    s.bytes().enumerate().filter(move |&(_, b)| {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            false
+        } else if b == b'"' {
+            in_string = true;
+            false
+        } else {
+            true
+        }
+    })
 }
 
 /// Checks that `s` is exactly one JSON value (surrounding whitespace allowed).
@@ -61,22 +72,9 @@ pub fn split_valid_array(s: &str) -> Option<Vec<&str>> {
         .strip_suffix(']')?;
     let mut items = Vec::new();
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
     let mut start = 0;
-    for (i, &b) in inner.as_bytes().iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    for (i, b) in outside_strings(inner) {
         match b {
-            b'"' => in_string = true,
             b'[' | b'{' => depth += 1,
             b']' | b'}' => depth = depth.saturating_sub(1),
             // `i` and `i + 1` are char boundaries: `,` is ASCII.
