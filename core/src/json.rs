@@ -24,27 +24,68 @@ pub fn depth(s: &str) -> usize {
 }
 
 /// The bytes of `s` outside JSON strings (a string's quotes and escapes included in it), with
-/// their positions: all that the structural scans here look at. Runs on any input.
-fn outside_strings(s: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
-    let mut in_string = false;
-    let mut escaped = false;
-    s.bytes().enumerate().filter(move |&(_, b)| {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+/// their positions: all that the structural scans here look at. Runs on any input (an
+/// unterminated string runs to the end).
+fn outside_strings(s: &str) -> Structural<'_> {
+    Structural {
+        bytes: s.as_bytes(),
+        at: 0,
+    }
+}
+
+struct Structural<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Iterator for Structural<'_> {
+    type Item = (usize, u8);
+
+    fn next(&mut self) -> Option<(usize, u8)> {
+        loop {
+            let i = self.at;
+            let b = *self.bytes.get(i)?;
+            self.at = i + 1;
+            if b != b'"' {
+                return Some((i, b));
             }
-            false
-        } else if b == b'"' {
-            in_string = true;
-            false
-        } else {
-            true
+            // A string (an SDP is one long one): on to its closing quote, escapes skipped, a
+            // word at a time.
+            loop {
+                let rest = self.bytes.get(self.at..)?;
+                let k = quote_or_backslash(rest)?;
+                let j = self.at + k;
+                if rest[k] == b'\\' {
+                    self.at = j + 2;
+                } else {
+                    self.at = j + 1;
+                    break;
+                }
+            }
         }
-    })
+    }
+}
+
+/// The position of the first `"` or `\` in `h`, eight bytes at a time.
+fn quote_or_backslash(h: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Non-zero exactly when some byte of `x` is zero.
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut skipped = 0;
+    for chunk in h.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        if zero_byte(w ^ (ONES * u64::from(b'"'))) | zero_byte(w ^ (ONES * u64::from(b'\\'))) != 0 {
+            break;
+        }
+        skipped += 8;
+    }
+    h[skipped..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|k| skipped + k)
 }
 
 /// Checks that `s` is exactly one JSON value (surrounding whitespace allowed).
@@ -108,6 +149,25 @@ mod tests {
         assert_eq!(depth("[\"[[[[\"]"), 1);
         assert_eq!(depth("[\"\\\"[[\"]"), 1);
         assert_eq!(depth("]]]][["), 2);
+    }
+
+    #[test]
+    fn structural_scan_skips_strings_of_any_length() {
+        let long = format!(
+            "[\"{}\\\"{}\",{{\"k\":[1]}}]",
+            "a".repeat(37),
+            "b\\\\".repeat(9)
+        );
+        assert_eq!(depth(&long), 3);
+        let outside: String = outside_strings(&long).map(|(_, b)| b as char).collect();
+        assert_eq!(outside, "[,{:[1]}]");
+        // Unterminated strings and trailing escapes end the scan without panicking.
+        for s in ["[\"abc", "[\"abc\\", "\"\\", "\"0123456789\\"] {
+            assert_eq!(depth(s), 1.min(s.matches('[').count()));
+        }
+        assert_eq!(quote_or_backslash(b"0123456789abcdef\"x"), Some(16));
+        assert_eq!(quote_or_backslash(b"01234567\\"), Some(8));
+        assert_eq!(quote_or_backslash(b"0123456789"), None);
     }
 
     #[test]
