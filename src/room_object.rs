@@ -89,6 +89,8 @@ struct Object {
     log_wakes: bool,
     /// The handler running (for those log lines).
     handler: Cell<&'static str>,
+    /// JS copies of the constant parts of spliced frames.
+    statics: RefCell<Vec<(&'static str, JsString)>>,
 }
 
 struct Inner {
@@ -135,6 +137,7 @@ impl Room {
                 on_write_error,
                 log_wakes,
                 handler: Cell::new("constructor"),
+                statics: RefCell::new(Vec::new()),
             },
         }
     }
@@ -195,7 +198,7 @@ impl Room {
             inner.alarm = Alarm::Known(None);
             inner.room.on_alarm(now(), |ws| o.auto_response_time(ws))
         };
-        apply(actions, None);
+        o.apply(actions, None);
         o.sync_platform();
     }
 }
@@ -222,7 +225,7 @@ impl Object {
         );
         conn.resume = accepted.resume;
         let actions = self.inner.borrow_mut().room.open(pair.server, conn);
-        apply(actions, None);
+        self.apply(actions, None);
         Response::from_websocket(pair.client)
     }
 
@@ -246,19 +249,26 @@ impl Object {
                 inner.room.on_binary(&ws, &bytes.to_vec(), now())
             };
             drop(inner);
-            return apply(actions, None);
+            return self.apply(actions, None);
         };
         // Every UTF-16 unit takes at least one UTF-8 byte.
-        if text.length() as usize > max_payload {
+        let units = text.length() as usize;
+        if units > max_payload {
             let actions = inner.room.on_oversize(&ws, now());
             drop(inner);
-            return apply(actions, None);
+            return self.apply(actions, None);
         }
         let mut scratch = self.scratch.borrow_mut();
         let frame = self.utf8(text, &mut scratch);
         let actions = inner.room.on_text(&ws, frame, now());
         drop(inner);
-        apply(actions, Some(text));
+        let incoming = Incoming {
+            js: text,
+            utf8: frame,
+            // As many UTF-16 units as UTF-8 bytes: all ASCII, so byte offsets are JS offsets.
+            ascii: units == frame.len(),
+        };
+        self.apply(actions, Some(&incoming));
     }
 
     /// Copies a JS string into `buf` as UTF-8 with the platform's encoder.
@@ -287,7 +297,7 @@ impl Object {
     fn client_gone(&self, ws: WebSocket, code: u16, reason: &str) {
         self.load();
         let actions = self.inner.borrow_mut().room.on_close(&ws);
-        apply(actions, None);
+        self.apply(actions, None);
         let _ = ws.close(Some(code), Some(reason));
         self.sync_platform();
     }
@@ -390,6 +400,51 @@ impl Object {
         }
     }
 
+    /// Carries out what the state machine decided. `incoming` is the text frame being handled,
+    /// which a forward sends as it is and a splice is cut from. A failed send means the socket is
+    /// already gone; its close event follows and is handled there.
+    fn apply(&self, actions: Vec<Action<WebSocket>>, incoming: Option<&Incoming<'_>>) {
+        for action in actions {
+            let _ = match action {
+                Action::Send(ws, frame) => ws.send_with_str(frame),
+                Action::Forward(ws) => match incoming {
+                    Some(frame) => raw(&ws).send_js_string(frame.js).map_err(Error::from),
+                    // Only a text frame is ever forwarded.
+                    None => Ok(()),
+                },
+                Action::Splice(ws, splice) => match incoming {
+                    // Cut and joined as JS strings: nothing copied out of wasm memory.
+                    Some(frame) if frame.ascii => {
+                        let body = frame
+                            .js
+                            .slice(splice.body.start as u32, splice.body.end as u32);
+                        let whole = self
+                            .js_static(splice.head)
+                            .concat(&body)
+                            .concat(&self.js_static(splice.tail));
+                        raw(&ws).send_js_string(&whole).map_err(Error::from)
+                    }
+                    Some(frame) => ws.send_with_str(splice.build(frame.utf8)),
+                    None => Ok(()),
+                },
+                Action::SendBinary(ws, data) => ws.send_with_bytes(data),
+                Action::Persist(ws, conn) => persist(&ws, &conn),
+                Action::Close(ws, code, reason) => ws.close(Some(code), Some(reason)),
+            };
+        }
+    }
+
+    /// A JS copy of a constant string, made once.
+    fn js_static(&self, s: &'static str) -> JsString {
+        let mut statics = self.statics.borrow_mut();
+        if let Some((_, js)) = statics.iter().find(|(k, _)| std::ptr::eq(*k, s)) {
+            return js.clone();
+        }
+        let js = JsString::from(s);
+        statics.push((s, js.clone()));
+        js
+    }
+
     /// When the platform last answered this socket's auto-response frame for us.
     /// (No workers-rs binding exists for `getWebSocketAutoResponseTimestamp` yet.)
     fn auto_response_time(&self, ws: &WebSocket) -> Option<u64> {
@@ -406,23 +461,12 @@ impl Object {
     }
 }
 
-/// Carries out what the state machine decided. `incoming` is the text frame being handled (the
-/// JS string it arrived as), which a forward sends as it is. A failed send means the socket is
-/// already gone; its close event follows and is handled there.
-fn apply(actions: Vec<Action<WebSocket>>, incoming: Option<&JsString>) {
-    for action in actions {
-        let _ = match action {
-            Action::Send(ws, frame) => ws.send_with_str(frame),
-            Action::Forward(ws) => match incoming {
-                Some(frame) => raw(&ws).send_js_string(frame).map_err(Error::from),
-                // Only a text frame is ever forwarded.
-                None => Ok(()),
-            },
-            Action::SendBinary(ws, data) => ws.send_with_bytes(data),
-            Action::Persist(ws, conn) => persist(&ws, &conn),
-            Action::Close(ws, code, reason) => ws.close(Some(code), Some(reason)),
-        };
-    }
+/// A text frame being handled: as it arrived, and as UTF-8.
+struct Incoming<'a> {
+    js: &'a JsString,
+    utf8: &'a str,
+    /// Only ASCII characters (UTF-8 offsets are UTF-16 offsets).
+    ascii: bool,
 }
 
 fn raw(ws: &WebSocket) -> &RawSocket {

@@ -459,6 +459,36 @@ fn a_plain_relay_forwards_the_frame_and_one_with_an_ack_id_is_rewritten() {
 }
 
 #[test]
+fn the_senders_echo_is_spliced_from_the_frame_when_its_arguments_stand_there_as_joined() {
+    let mut t = T::new();
+    for h in [1, 2] {
+        t.connect(h, Protocol::V4);
+        t.ask(h);
+    }
+    let echo =
+        |args: &str| format!(r#"42["log",[">>> Message from server: ","Got message:",{args}]]"#);
+    // One argument, or several with bare commas: a splice of the frame.
+    for (frame, args) in [
+        (r#"42["message",{"sdp":"v=0\r\n"}]"#, r#"{"sdp":"v=0\r\n"}"#),
+        (r#"42["message",1,"two",[3]]"#, r#"1,"two",[3]"#),
+        (r#"42["message","é ✓"]"#, r#""é ✓""#),
+    ] {
+        let a = t.room.on_text(&1, frame, t.now);
+        let splice = a.iter().find_map(|x| match x {
+            Action::Splice(1, s) => Some(s.clone()),
+            _ => None,
+        });
+        let splice = splice.unwrap_or_else(|| panic!("no splice for {frame}: {a:?}"));
+        assert_eq!(&frame[splice.body.clone()], args);
+        assert_eq!(splice.build(frame), echo(args));
+    }
+    // Spaced arguments: the echo joins them, as the reference server does, so it is built anew.
+    let a = t.room.on_text(&1, r#"42["message", 1 , 2 ]"#, t.now);
+    assert!(!a.iter().any(|x| matches!(x, Action::Splice(..))), "{a:?}");
+    assert_eq!(sent(&a, 1), vec![echo("1,2")]);
+}
+
+#[test]
 fn alarm_is_rewritten_only_to_fire_sooner_or_not_at_all() {
     assert!(alarm_needs_write(None, Some(5)));
     assert!(alarm_needs_write(Some(10), Some(5)));

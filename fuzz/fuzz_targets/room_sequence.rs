@@ -252,6 +252,7 @@ impl Model {
             let h = match action {
                 Action::Send(h, _)
                 | Action::Forward(h)
+                | Action::Splice(h, _)
                 | Action::SendBinary(h, _)
                 | Action::Persist(h, _)
                 | Action::Close(h, _, _) => *h,
@@ -270,8 +271,10 @@ impl Model {
                         }
                     }
                 }
-                // `with_frame` turned every forward of a text frame into its `Send`.
-                Action::Forward(_) => panic!("a forward outside on_text: {out:?}"),
+                // `with_frame` turned every forward and splice of a text frame into its `Send`.
+                Action::Forward(_) | Action::Splice(..) => {
+                    panic!("a forward or splice outside on_text: {out:?}")
+                }
                 Action::SendBinary(_, data) => {
                     if self.protocol[&h] == Protocol::V3 {
                         assert_eq!(data.first(), Some(&4), "v3 binary frame without its prefix");

@@ -8,6 +8,8 @@
 //! `H` is the caller's handle for a socket (the Worker's `WebSocket`, a number in tests); the
 //! room only compares and clones it.
 
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 use crate::engineio::{self, json_string, Protocol};
@@ -213,6 +215,10 @@ pub enum Action<H> {
     /// no rewriting (`42[...]` in, the same bytes out), so the caller can send the frame it holds
     /// rather than a copy. Only [`Room::on_text`] returns it.
     Forward(H),
+    /// Send a frame built around part of the text frame being handled: the sender's `log` echo
+    /// of its `message`, whose arguments are that message's, so the caller can assemble it from
+    /// the frame it holds rather than a copy. Only [`Room::on_text`] returns it.
+    Splice(H, Splice),
     /// Send a binary frame (already framed for the receiver's protocol).
     SendBinary(H, Vec<u8>),
     /// Store this state as the socket's attachment.
@@ -222,14 +228,65 @@ pub enum Action<H> {
 }
 
 impl<H> Action<H> {
-    /// The action with [`Action::Forward`] spelled out as the [`Action::Send`] of `frame`, the
-    /// text frame that was handled (for callers that gain nothing from the difference).
+    /// The action with [`Action::Forward`] and [`Action::Splice`] spelled out as the
+    /// [`Action::Send`] they stand for, given `frame`, the text frame that was handled (for
+    /// callers that gain nothing from the difference).
     pub fn with_frame(self, frame: &str) -> Action<H> {
         match self {
             Action::Forward(h) => Action::Send(h, frame.to_string()),
+            Action::Splice(h, splice) => Action::Send(h, splice.build(frame)),
             other => other,
         }
     }
+}
+
+/// `head` + `frame[body]` + `tail`, where `frame` is the text frame being handled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Splice {
+    pub head: &'static str,
+    /// Byte offsets into the frame.
+    pub body: Range<usize>,
+    pub tail: &'static str,
+}
+
+impl Splice {
+    /// The frame, built from `frame`.
+    pub fn build(&self, frame: &str) -> String {
+        let body = frame.get(self.body.clone()).unwrap_or_default();
+        let mut out = String::with_capacity(self.head.len() + body.len() + self.tail.len());
+        out.push_str(self.head);
+        out.push_str(body);
+        out.push_str(self.tail);
+        out
+    }
+}
+
+/// The sender's echo of its `message` (`Room::log` with `Got message:`) up to the arguments, and
+/// after them.
+const ECHO_HEAD: &str = "42[\"log\",[\">>> Message from server: \",\"Got message:\",";
+const ECHO_TAIL: &str = "]]";
+
+/// Where `part` lies in `whole`, if it is a slice of it.
+fn range_in(whole: &str, part: &str) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
+}
+
+/// The arguments as one span of `frame`, when they stand there separated by bare commas (as a
+/// `log` line joins them).
+fn args_span(frame: &str, args: &[&str]) -> Option<Range<usize>> {
+    let (first, rest) = args.split_first()?;
+    let first = range_in(frame, first)?;
+    let mut end = first.end;
+    for arg in rest {
+        let next = range_in(frame, arg)?;
+        if next.start != end + 1 || frame.as_bytes().get(end) != Some(&b',') {
+            return None;
+        }
+        end = next.end;
+    }
+    Some(first.start..end)
 }
 
 /// A binary packet on its way: the header for the receiver and the attachments so far. Nothing is
@@ -444,7 +501,7 @@ impl<H: Clone + PartialEq> Room<H> {
         };
         let protocol = self.entries[i].conn.protocol;
         match packet {
-            engineio::Packet::Message(sio) => self.on_socketio(i, sio, now, &mut out),
+            engineio::Packet::Message(sio) => self.on_socketio(i, frame, sio, now, &mut out),
             engineio::Packet::Ping(data) if protocol == Protocol::V3 => {
                 let mut pong = String::with_capacity(1 + data.len());
                 pong.push_str(engineio::PONG);
@@ -539,7 +596,8 @@ impl<H: Clone + PartialEq> Room<H> {
         out
     }
 
-    fn on_socketio(&mut self, i: usize, sio: &str, now: u64, out: &mut Out<H>) {
+    /// A Socket.IO packet `sio`, the body of the text `frame`.
+    fn on_socketio(&mut self, i: usize, frame: &str, sio: &str, now: u64, out: &mut Out<H>) {
         let packet = match socketio::decode(sio) {
             Ok(p) => p,
             Err(err) => {
@@ -615,7 +673,7 @@ impl<H: Clone + PartialEq> Room<H> {
                     // `data` is what follows the type, no namespace or ack id in between: the
                     // frame is `42` + `data`, exactly what a relay sends.
                     let whole = sio.len() == packet.data.len() + 1;
-                    self.on_event(i, packet.data, whole, &event, out);
+                    self.on_event(i, frame, packet.data, whole, &event, out);
                 }
             }
             PacketType::Ack | PacketType::ConnectError => {
@@ -644,10 +702,12 @@ impl<H: Clone + PartialEq> Room<H> {
         }
     }
 
-    /// An event. `whole`: the frame handled is `42` + `data` (a relay may forward it as it is).
+    /// An event from the text `frame`. `whole`: the frame is `42` + `data` (a relay may forward
+    /// it as it is).
     fn on_event(
         &mut self,
         i: usize,
+        frame: &str,
         data: &str,
         whole: bool,
         event: &socketio::Event<'_>,
@@ -670,7 +730,17 @@ impl<H: Clone + PartialEq> Room<H> {
                         out.push(Action::Send(to, frame));
                     }
                 }
-                self.log(i, &[GOT_MESSAGE], &event.args, out);
+                match args_span(frame, &event.args) {
+                    Some(body) => out.push(Action::Splice(
+                        self.entries[i].handle.clone(),
+                        Splice {
+                            head: ECHO_HEAD,
+                            body,
+                            tail: ECHO_TAIL,
+                        },
+                    )),
+                    None => self.log(i, &[GOT_MESSAGE], &event.args, out),
+                }
             }
             events::BYE => self.depart(i, out),
             _ => {}
