@@ -81,6 +81,16 @@ impl T {
     fn ask(&mut self, h: u32) -> Vec<Action<u32>> {
         self.text(h, r#"42["create or join","r1"]"#)
     }
+
+    /// Two v4 sockets, 1 and 2, both seated.
+    fn seated_pair() -> T {
+        let mut t = T::new();
+        for h in [1, 2] {
+            t.connect(h, Protocol::V4);
+            t.ask(h);
+        }
+        t
+    }
 }
 
 fn id(h: u32, p: Protocol) -> String {
@@ -421,14 +431,8 @@ fn oversize_without_the_frame_is_the_same_as_with_it() {
     // The glue reports a frame it knows is too big without copying it in: same outcome, and
     // the seated peer gets `bye` either way.
     let big = format!(r#"42["message","{}"]"#, "x".repeat(70_000));
-    let mut a = T::new();
-    let mut b = T::new();
-    for t in [&mut a, &mut b] {
-        t.connect(1, Protocol::V4);
-        t.connect(2, Protocol::V4);
-        t.ask(1);
-        t.ask(2);
-    }
+    let mut a = T::seated_pair();
+    let mut b = T::seated_pair();
     let with_frame = a.text(1, &big);
     let without = b.room.on_oversize(&1, b.now);
     assert_eq!(with_frame, without);
@@ -440,11 +444,7 @@ fn oversize_without_the_frame_is_the_same_as_with_it() {
 
 #[test]
 fn a_plain_relay_forwards_the_frame_and_one_with_an_ack_id_is_rewritten() {
-    let mut t = T::new();
-    for h in [1, 2] {
-        t.connect(h, Protocol::V4);
-        t.ask(h);
-    }
+    let mut t = T::seated_pair();
     let a = t.room.on_text(&1, r#"42["message","hi"]"#, t.now);
     assert!(a.contains(&Action::Forward(2)), "{a:?}");
     assert!(sent(&a, 2).is_empty());
@@ -460,11 +460,7 @@ fn a_plain_relay_forwards_the_frame_and_one_with_an_ack_id_is_rewritten() {
 
 #[test]
 fn the_senders_echo_is_spliced_from_the_frame_when_its_arguments_stand_there_as_joined() {
-    let mut t = T::new();
-    for h in [1, 2] {
-        t.connect(h, Protocol::V4);
-        t.ask(h);
-    }
+    let mut t = T::seated_pair();
     let echo =
         |args: &str| format!(r#"42["log",[">>> Message from server: ","Got message:",{args}]]"#);
     // One argument, or several with bare commas: a splice of the frame.
