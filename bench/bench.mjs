@@ -166,21 +166,20 @@ function runDriver(server, proto, rooms, tag, idleWait) {
   });
 }
 
+/** A release build of ours (a `wrangler deploy --dry-run` output directory) on bare workerd. */
+function startBuild(outdir, prefix, compat) {
+  const dir = mkdtempSync(path.join(tmp, prefix));
+  const vars = { ...compat.vars, ...BENCH_VARS };
+  return startWorkerd(writeWorkerdConfig(dir, outdir, { vars, compatibilityDate: compat.date }));
+}
+
 async function startServer(kind, dist, compat) {
   switch (kind) {
-    case "ours": {
-      const dir = mkdtempSync(path.join(tmp, "workerd-"));
-      const vars = { ...compat.vars, ...BENCH_VARS };
-      const config = writeWorkerdConfig(dir, dist.outdir, { vars, compatibilityDate: compat.date });
-      return startWorkerd(config);
-    }
-    case "before": {
+    case "ours":
+      return startBuild(dist.outdir, "workerd-", compat);
+    case "before":
       if (!cfg.before) throw new Error("--before DIR is needed for the server 'before'");
-      const dir = mkdtempSync(path.join(tmp, "workerd-before-"));
-      const vars = { ...compat.vars, ...BENCH_VARS };
-      const config = writeWorkerdConfig(dir, cfg.before, { vars, compatibilityDate: compat.date });
-      return startWorkerd(config);
-    }
+      return startBuild(cfg.before, "workerd-before-", compat);
     case "wrangler":
       return startWranglerDev(mkdtempSync(path.join(tmp, "wrangler-state-")), BENCH_VARS);
     case "jsdo":
