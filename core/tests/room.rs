@@ -82,6 +82,12 @@ impl T {
         self.text(h, r#"42["create or join","r1"]"#)
     }
 
+    /// A v4 socket with a resume token, connected to `/`.
+    fn connect_with_token(&mut self, h: u32, token: &str) {
+        self.room.open(h, conn_with_token(h, token, self.now));
+        self.room.on_text(&h, "40", self.now);
+    }
+
     /// Two v4 sockets, 1 and 2, both seated.
     fn seated_pair() -> T {
         let mut t = T::new();
@@ -942,16 +948,12 @@ fn conn_with_token(id: u32, token: &str, now: u64) -> Conn {
 #[test]
 fn a_peer_back_on_a_new_socket_takes_over_its_stale_seat() {
     let mut t = T::new();
-    t.room
-        .open(1, conn_with_token(1, "tokenAAAAAAAAAAAA", t.now));
-    t.room.on_text(&1, "40", t.now);
+    t.connect_with_token(1, "tokenAAAAAAAAAAAA");
     t.connect(2, Protocol::V4);
     t.ask(1);
     t.ask(2);
     // Socket 1's network dropped without a close; the same page connects again.
-    t.room
-        .open(3, conn_with_token(3, "tokenAAAAAAAAAAAA", t.now));
-    t.room.on_text(&3, "40", t.now);
+    t.connect_with_token(3, "tokenAAAAAAAAAAAA");
     let a = t.ask(3);
     assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
     assert_eq!(
@@ -978,13 +980,9 @@ fn a_peer_back_on_a_new_socket_takes_over_its_stale_seat() {
 #[test]
 fn a_lone_peer_back_on_a_new_socket_creates_the_room_again() {
     let mut t = T::new();
-    t.room
-        .open(1, conn_with_token(1, "tokenBBBBBBBBBBBB", t.now));
-    t.room.on_text(&1, "40", t.now);
+    t.connect_with_token(1, "tokenBBBBBBBBBBBB");
     t.ask(1);
-    t.room
-        .open(2, conn_with_token(2, "tokenBBBBBBBBBBBB", t.now));
-    t.room.on_text(&2, "40", t.now);
+    t.connect_with_token(2, "tokenBBBBBBBBBBBB");
     let a = t.ask(2);
     assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
     assert_eq!(sent(&a, 2)[2], r#"42["created","r1","sio2"]"#);
@@ -993,15 +991,11 @@ fn a_lone_peer_back_on_a_new_socket_creates_the_room_again() {
 #[test]
 fn a_different_token_still_finds_the_room_full() {
     let mut t = T::new();
-    t.room
-        .open(1, conn_with_token(1, "tokenCCCCCCCCCCCC", t.now));
-    t.room.on_text(&1, "40", t.now);
+    t.connect_with_token(1, "tokenCCCCCCCCCCCC");
     t.connect(2, Protocol::V4);
     t.ask(1);
     t.ask(2);
-    t.room
-        .open(3, conn_with_token(3, "tokenDDDDDDDDDDDD", t.now));
-    t.room.on_text(&3, "40", t.now);
+    t.connect_with_token(3, "tokenDDDDDDDDDDDD");
     let a = t.ask(3);
     assert_eq!(sent(&a, 3)[2], r#"42["full","r1"]"#);
     assert_eq!(closes(&a), vec![(3, close_code::NORMAL)]);
