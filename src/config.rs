@@ -1,17 +1,20 @@
-//! Settings from wrangler vars (`[vars]` in `wrangler.toml`), each with the contract's default.
+//! Settings from wrangler vars (`[vars]` in `wrangler.toml`, documented in the README's
+//! "Configuration"). A var that is missing or not a positive number falls back to the core's
+//! default (`signal_core::room::Config::default`), the one place the defaults are written.
 //!
-//! | var | meaning | default |
-//! |---|---|---|
-//! | `PING_INTERVAL` | ms between heartbeats | 25000 |
-//! | `PING_TIMEOUT` | ms a heartbeat may go unanswered | 20000 |
-//! | `MAX_PAYLOAD` | largest frame in bytes | 65536 |
-//! | `CONNECT_TIMEOUT` | ms a v4 socket may stay open without connecting to `/` | 45000 |
-//! | `RATE_BURST` | Socket.IO packets a socket may send at once | 200 |
-//! | `RATE_PER_SEC` | packets per second the allowance refills | 50 |
-//! | `RATE_KICK_AFTER` | packets dropped in a row before the socket is closed (1008) | 200 |
-//! | `MAX_PENDING` | sockets without a seat one room keeps open; more get HTTP 429 | 8 |
-//! | `LOG_WAKES` | `1`: the room object logs its creation, handler calls and storage writes | unset |
-//! | `ICE_SERVERS` | the page's `RTCPeerConnection` `iceServers`, as JSON | a public STUN server |
+//! | var | `Config` field |
+//! |---|---|
+//! | `PING_INTERVAL` | `ping_interval` |
+//! | `PING_TIMEOUT` | `ping_timeout` |
+//! | `MAX_PAYLOAD` | `max_payload` |
+//! | `CONNECT_TIMEOUT` | `connect_timeout` |
+//! | `RATE_BURST` | `rate_burst` |
+//! | `RATE_PER_SEC` | `rate_per_sec` |
+//! | `RATE_KICK_AFTER` | `rate_kick_after` |
+//! | `MAX_PENDING` | `max_pending` |
+//!
+//! Not room settings: `ICE_SERVERS` (the page's `iceServers`, [`ice_servers`]) and `LOG_WAKES`
+//! ([`log_wakes`]).
 
 use signal_core::room::Config;
 use worker::Env;
@@ -51,10 +54,13 @@ pub fn default_room() -> Option<&'static str> {
     None
 }
 
+/// The ICE servers the page gets when `ICE_SERVERS` is not set: a public STUN server.
+pub const DEFAULT_ICE_SERVERS: &str = r#"[{"urls":"stun:stun.l.google.com:19302"}]"#;
+
 /// The ICE servers handed to the page, as a JSON array. Used only when `ICE_SERVERS` parses as
-/// a JSON array; otherwise the public STUN default.
+/// a JSON array; otherwise [`DEFAULT_ICE_SERVERS`].
 pub fn ice_servers(env: &Env) -> String {
-    const DEFAULT: &str = r#"[{"urls":"stun:stun.l.google.com:19302"}]"#;
+    const DEFAULT: &str = DEFAULT_ICE_SERVERS;
     env.var("ICE_SERVERS")
         .ok()
         .map(|v| v.to_string())

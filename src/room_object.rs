@@ -69,9 +69,10 @@ extern "C" {
     fn written(this: &EncodeIntoResult) -> u32;
 }
 
-/// The class the platform instantiates (`class_name = "Room"` in wrangler.toml).
-#[wasm_bindgen]
-pub struct Room {
+/// The Durable Object class the platform instantiates (`class_name = "Room"` in wrangler.toml;
+/// the core's `room::Room` is the state machine it drives).
+#[wasm_bindgen(js_name = Room)]
+pub struct RoomObject {
     object: Object,
 }
 
@@ -112,10 +113,10 @@ enum Alarm {
     Known(Option<u64>),
 }
 
-#[wasm_bindgen]
-impl Room {
+#[wasm_bindgen(js_class = Room)]
+impl RoomObject {
     #[wasm_bindgen(constructor)]
-    pub fn new(state: worker_sys::DurableObjectState, env: Env) -> Room {
+    pub fn new(state: worker_sys::DurableObjectState, env: Env) -> RoomObject {
         let log_wakes = config::log_wakes(&env);
         if log_wakes {
             console_log!("[room] wake: object created");
@@ -123,7 +124,7 @@ impl Room {
         let on_write_error = Closure::new(|err: JsValue| {
             console_error!("[room] alarm write failed: {:?}", err);
         });
-        Room {
+        RoomObject {
             object: Object {
                 state: State::from(state),
                 inner: RefCell::new(Inner {
@@ -232,14 +233,6 @@ impl Object {
     /// A frame from a socket: text is handed to the room as UTF-8, binary as bytes.
     fn on_message(&self, ws: WebSocket, message: &JsValue) {
         let mut inner = self.inner.borrow_mut();
-        if inner.room.conn(&ws).is_none() {
-            drop(inner);
-            let _ = ws.close(
-                Some(room::close_code::PROTOCOL_ERROR),
-                Some("unknown session"),
-            );
-            return;
-        }
         let max_payload = inner.room.config().max_payload;
         let Some(text) = message.dyn_ref::<JsString>() else {
             let bytes = Uint8Array::new(message);
@@ -332,7 +325,7 @@ impl Object {
                 Some(_) => {}
                 // Accepted but never set up (the object died in between): nothing to resume.
                 None => {
-                    let _ = ws.close(Some(room::close_code::NORMAL), Some("session lost"));
+                    let _ = close(&ws, room::Cause::SessionLost);
                 }
             }
         }
@@ -429,7 +422,7 @@ impl Object {
                 },
                 Action::SendBinary(ws, data) => ws.send_with_bytes(data),
                 Action::Persist(ws, conn) => persist(&ws, &conn),
-                Action::Close(ws, code, reason) => ws.close(Some(code), Some(reason)),
+                Action::Close(ws, cause) => close(&ws, cause),
             };
         }
     }
@@ -487,6 +480,11 @@ fn persist(ws: &WebSocket, conn: &Conn) -> worker::Result<()> {
 fn stored_conn(ws: &WebSocket) -> Option<Conn> {
     let json = raw(ws).deserialize_attachment().ok()?.as_string()?;
     serde_json::from_str(&json).ok()
+}
+
+/// Closes a socket for `cause`, with its code and reason.
+fn close(ws: &WebSocket, cause: room::Cause) -> worker::Result<()> {
+    ws.close(Some(cause.code()), Some(cause.reason()))
 }
 
 /// Close codes an endpoint may put in a close frame (RFC 6455 §7.4).

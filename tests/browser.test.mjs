@@ -165,7 +165,10 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
     opened.push({ close: () => insecure.close().catch(() => {}) });
     await insecure.route("http://duet.example/**", async (route) => {
       const url = new URL(route.request().url());
-      route.fulfill({ response: await route.fetch({ url: server.url + url.pathname + url.search }) });
+      // A late request (the favicon) may still be in flight when the context closes.
+      try {
+        await route.fulfill({ response: await route.fetch({ url: server.url + url.pathname + url.search }) });
+      } catch {}
     });
     const remote = await insecure.newPage();
     await remote.goto(`http://duet.example/r/${uniqueRoom("insecure")}`);

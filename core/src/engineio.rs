@@ -109,7 +109,7 @@ pub struct Handshake {
 pub fn encode_open(sid: &str, protocol: Protocol, hs: &Handshake) -> String {
     let mut out = String::with_capacity(112);
     out.push_str("0{\"sid\":");
-    out.push_str(&json_string(sid));
+    out.push_str(&crate::json::string(sid));
     let _ = write!(
         out,
         ",\"upgrades\":[],\"pingInterval\":{},\"pingTimeout\":{}",
@@ -149,12 +149,6 @@ pub fn encode_binary(protocol: Protocol, data: &[u8]) -> Vec<u8> {
             out
         }
     }
-}
-
-/// A JSON string literal for `s`.
-pub(crate) fn json_string(s: &str) -> String {
-    // Serialising a &str cannot fail.
-    serde_json::to_string(s).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,9 +1,25 @@
 //! The little JSON work the protocol needs, without building values: a nesting-depth scan,
 //! validation, and splitting an array into its elements as raw slices of the input.
+//!
+//! The bottom layer of the crate: it knows nothing of Engine.IO or Socket.IO.
 
 use serde_json::value::RawValue;
 
-use crate::socketio::Error;
+/// The text is not exactly one JSON value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Invalid;
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("invalid JSON")
+    }
+}
+
+/// A JSON string literal for `s`.
+pub fn string(s: &str) -> String {
+    // Serialising a &str cannot fail.
+    serde_json::to_string(s).unwrap_or_default()
+}
 
 /// The deepest nesting of arrays and objects in `s`, counting the outermost as 1. Strings are
 /// skipped, escapes included. Runs on any input; it does not validate.
@@ -89,10 +105,10 @@ fn quote_or_backslash(h: &[u8]) -> Option<usize> {
 }
 
 /// Checks that `s` is exactly one JSON value (surrounding whitespace allowed).
-pub fn validate(s: &str) -> Result<(), Error> {
+pub fn validate(s: &str) -> Result<(), Invalid> {
     serde_json::from_str::<&RawValue>(s)
         .map(|_| ())
-        .map_err(|_| Error::BadPayload)
+        .map_err(|_| Invalid)
 }
 
 /// The elements of the JSON array `s`, each as the raw slice of `s` it was written as.

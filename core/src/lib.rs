@@ -5,16 +5,18 @@
 //! frames and events to this crate and carry out the [`room::Action`]s it returns.
 //!
 //! # Layout
+//! Layers, each using only those before it: `json` → `engineio` → `socketio` → `handshake`,
+//! `ids` → `room`.
+//! - [`json`]: depth scan, validation and array splitting on raw JSON slices.
 //! - [`engineio`]: Engine.IO packets on the websocket transport (v3 and v4): decode, open packet,
 //!   binary framing.
 //! - [`socketio`]: Socket.IO packets (protocol v4 and v5): the grammar, payload shape checks,
-//!   and the frames the server sends.
-//! - [`json`]: depth scan, validation and array splitting on raw JSON slices.
+//!   and every frame the server sends.
 //! - [`handshake`]: the `/socket.io/` request checks and the reference server's HTTP errors,
 //!   and room-name validation.
 //! - [`ids`]: session and room ids as URL-safe base64.
 //! - [`room`]: the two-seat room state machine (the codelab's `create or join` protocol),
-//!   heartbeats and timeouts.
+//!   heartbeats and timeouts; its own `# Layout` names its parts.
 
 pub mod engineio;
 pub mod handshake;

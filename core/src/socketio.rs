@@ -175,17 +175,19 @@ fn check_payload(kind: PacketType, data: &str) -> Result<(), Error> {
     let first = data.trim_start().as_bytes().first().copied();
     match kind {
         PacketType::Disconnect => Err(Error::BadPayload),
-        PacketType::Connect if first == Some(b'{') => json::validate(data),
-        PacketType::ConnectError if matches!(first, Some(b'{') | Some(b'"')) => {
-            json::validate(data)
-        }
+        PacketType::Connect if first == Some(b'{') => valid(data),
+        PacketType::ConnectError if matches!(first, Some(b'{') | Some(b'"')) => valid(data),
         PacketType::Event | PacketType::BinaryEvent if first == Some(b'[') => {
             // Checked fully when the event is read; here only the framing.
-            json::validate(data)
+            valid(data)
         }
-        PacketType::Ack | PacketType::BinaryAck if first == Some(b'[') => json::validate(data),
+        PacketType::Ack | PacketType::BinaryAck if first == Some(b'[') => valid(data),
         _ => Err(Error::BadPayload),
     }
+}
+
+fn valid(data: &str) -> Result<(), Error> {
+    json::validate(data).map_err(|_| Error::BadPayload)
 }
 
 /// An event's name and its arguments as raw JSON slices.
@@ -213,41 +215,158 @@ pub fn read_event(data: &str) -> Result<Event<'_>, Error> {
     })
 }
 
-/// Encodes an EVENT for the default namespace: `42["name",arg,…]` (Engine.IO prefix included).
-/// Each argument is raw JSON, copied as is.
-pub fn event_frame(name: &str, args: &[&str]) -> String {
-    let mut out =
-        String::with_capacity(8 + name.len() + args.iter().map(|a| a.len() + 1).sum::<usize>());
-    out.push_str("42[");
-    out.push_str(&crate::engineio::json_string(name));
-    for a in args {
-        out.push(',');
-        out.push_str(a);
-    }
-    out.push(']');
-    out
+// ---------------------------------------------------------------------------------------------
+// Encoding: every frame the server sends is built here.
+
+/// The head of a packet the server sends: `<type>[<# of attachments>-][<namespace>,][<ack id>]`.
+/// The namespace is written only when it is not `/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head<'a> {
+    pub kind: PacketType,
+    pub attachments: usize,
+    pub ns: &'a str,
+    pub ack_id: Option<u64>,
 }
 
-/// `40{"sid":"…"}` (v5) or `40` (v4): connected to the default namespace.
-pub fn connect_frame(sid: Option<&str>) -> String {
+impl<'a> Head<'a> {
+    /// A packet of `kind` for the default namespace, no attachments, no ack id.
+    pub fn new(kind: PacketType) -> Head<'static> {
+        Head {
+            kind,
+            attachments: 0,
+            ns: "/",
+            ack_id: None,
+        }
+    }
+
+    pub fn ns<'b>(self, ns: &'b str) -> Head<'b> {
+        Head {
+            kind: self.kind,
+            attachments: self.attachments,
+            ns,
+            ack_id: self.ack_id,
+        }
+    }
+
+    pub fn ack_id(self, id: Option<u64>) -> Head<'a> {
+        Head { ack_id: id, ..self }
+    }
+
+    pub fn attachments(self, n: usize) -> Head<'a> {
+        Head {
+            attachments: n,
+            ..self
+        }
+    }
+
+    /// The whole frame: Engine.IO's message prefix `4`, this head, then `data` as it is.
+    pub fn frame(&self, data: &str) -> String {
+        let mut out = self.start(data.len());
+        out.push_str(data);
+        out
+    }
+
+    /// The whole frame with a JSON array of `items` (each raw JSON) as its payload.
+    pub fn array(&self, items: &[&str]) -> String {
+        let mut out = self.start(2 + items.iter().map(|a| a.len() + 1).sum::<usize>());
+        out.push('[');
+        for (k, item) in items.iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            out.push_str(item);
+        }
+        out.push(']');
+        out
+    }
+
+    fn start(&self, data_len: usize) -> String {
+        let mut out = String::with_capacity(self.ns.len() + data_len + 24);
+        out.push('4');
+        out.push(char::from(b'0' + self.kind.digit()));
+        if self.attachments > 0 {
+            out.push_str(&self.attachments.to_string());
+            out.push('-');
+        }
+        if self.ns != "/" {
+            out.push_str(self.ns);
+            out.push(',');
+        }
+        if let Some(id) = self.ack_id {
+            out.push_str(&id.to_string());
+        }
+        out
+    }
+}
+
+impl PacketType {
+    /// The type's wire digit.
+    pub fn digit(self) -> u8 {
+        match self {
+            PacketType::Connect => 0,
+            PacketType::Disconnect => 1,
+            PacketType::Event => 2,
+            PacketType::Ack => 3,
+            PacketType::ConnectError => 4,
+            PacketType::BinaryEvent => 5,
+            PacketType::BinaryAck => 6,
+        }
+    }
+}
+
+/// An EVENT for the default namespace: `42["name",arg,…]` (Engine.IO prefix included). Each
+/// argument is raw JSON, copied as is.
+pub fn event_frame(name: &str, args: &[&str]) -> String {
+    event_frame_in("/", name, args)
+}
+
+/// An EVENT for namespace `ns`: `42<ns,>["name",arg,…]`.
+pub fn event_frame_in(ns: &str, name: &str, args: &[&str]) -> String {
+    let name = crate::json::string(name);
+    let mut items = Vec::with_capacity(1 + args.len());
+    items.push(name.as_str());
+    items.extend_from_slice(args);
+    Head::new(PacketType::Event).ns(ns).array(&items)
+}
+
+/// The CONNECT reply: `40<ns,>{"sid":"…"}` (v5), or `40` with no sid (v4).
+pub fn connect_frame(ns: &str, sid: Option<&str>) -> String {
+    let head = Head::new(PacketType::Connect).ns(ns);
     match sid {
-        Some(sid) => format!("40{{\"sid\":{}}}", crate::engineio::json_string(sid)),
-        None => "40".to_string(),
+        Some(sid) => head.frame(&format!("{{\"sid\":{}}}", crate::json::string(sid))),
+        None => head.frame(""),
     }
 }
 
 /// The reply to a CONNECT for a namespace this server does not have.
 /// v5: `44/x,{"message":"Invalid namespace"}`; v4: `44/x,"Invalid namespace"`.
 pub fn invalid_namespace_frame(ns: &str, v5: bool) -> String {
+    connect_error_frame(ns, "Invalid namespace", v5)
+}
+
+/// A CONNECT_ERROR: v5 `44<ns,>{"message":"…"}`, v4 `44<ns,>"…"`.
+pub fn connect_error_frame(ns: &str, message: &str, v5: bool) -> String {
+    let message = crate::json::string(message);
+    let head = Head::new(PacketType::ConnectError).ns(ns);
     if v5 {
-        format!("44{ns},{{\"message\":\"Invalid namespace\"}}")
+        head.frame(&format!("{{\"message\":{message}}}"))
     } else {
-        format!("44{ns},\"Invalid namespace\"")
+        head.frame(&message)
     }
 }
 
-/// The server's DISCONNECT for the default namespace.
-pub const DISCONNECT_FRAME: &str = "41";
+/// An ACK: `43<ns,><id>[arg,…]`.
+pub fn ack_frame(ns: &str, id: u64, args: &[&str]) -> String {
+    Head::new(PacketType::Ack)
+        .ns(ns)
+        .ack_id(Some(id))
+        .array(args)
+}
+
+/// The server's DISCONNECT: `41<ns,>`.
+pub fn disconnect_frame(ns: &str) -> String {
+    Head::new(PacketType::Disconnect).ns(ns).frame("")
+}
 
 #[cfg(test)]
 mod tests {
@@ -371,8 +490,34 @@ mod tests {
             "42[\"created\",\"r\",\"s\"]"
         );
         assert_eq!(event_frame("ready", &[]), "42[\"ready\"]");
-        assert_eq!(connect_frame(Some("abc")), "40{\"sid\":\"abc\"}");
-        assert_eq!(connect_frame(None), "40");
+        assert_eq!(
+            event_frame_in("/custom", "auth", &["{}"]),
+            "42/custom,[\"auth\",{}]"
+        );
+        assert_eq!(connect_frame("/", Some("abc")), "40{\"sid\":\"abc\"}");
+        assert_eq!(
+            connect_frame("/custom", Some("abc")),
+            "40/custom,{\"sid\":\"abc\"}"
+        );
+        assert_eq!(connect_frame("/", None), "40");
+        assert_eq!(disconnect_frame("/"), "41");
+        assert_eq!(disconnect_frame("/x"), "41/x,");
+        assert_eq!(ack_frame("/", 7, &["1", "\"a\""]), "437[1,\"a\"]");
+        assert_eq!(ack_frame("/custom", 0, &[]), "43/custom,0[]");
+        assert_eq!(
+            Head::new(PacketType::BinaryEvent)
+                .attachments(2)
+                .ns("/custom")
+                .frame("[\"x\"]"),
+            "452-/custom,[\"x\"]"
+        );
+        assert_eq!(
+            Head::new(PacketType::BinaryAck)
+                .attachments(1)
+                .ack_id(Some(12))
+                .array(&["{}"]),
+            "461-12[{}]"
+        );
         assert_eq!(
             invalid_namespace_frame("/x", true),
             "44/x,{\"message\":\"Invalid namespace\"}"

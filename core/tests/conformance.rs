@@ -3,7 +3,7 @@
 #![cfg(feature = "conformance")]
 
 use signal_core::engineio::Protocol;
-use signal_core::room::{close_code, Action, Config, Conn, Room};
+use signal_core::room::{Action, Cause, Config, Conn, Room};
 
 fn room() -> Room<u8> {
     let cfg = Config {
@@ -128,7 +128,7 @@ fn no_handshake_closes_after_the_connect_timeout() {
             assert_eq!(due, 1_000);
             assert!(
                 a.iter()
-                    .any(|x| matches!(x, Action::Close(1, close_code::NORMAL, "connect timeout"))),
+                    .any(|x| matches!(x, Action::Close(1, Cause::ConnectTimeout))),
                 "{a:?}"
             );
             assert_eq!(r.next_alarm(), None);

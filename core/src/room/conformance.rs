@@ -9,7 +9,10 @@
 //!
 //! The codelab's room events do not exist in this profile.
 
-use super::*;
+use super::reply::events;
+use super::{Action, Cause, Out, Room};
+use crate::engineio::Protocol;
+use crate::socketio::{self, Head, PacketType};
 
 const CUSTOM_NS: &str = "/custom";
 
@@ -26,7 +29,7 @@ impl<H: Clone + PartialEq> Room<H> {
         if packet.ns != "/" && !custom {
             return false;
         }
-        let prefix = if custom { "/custom," } else { "" };
+        let ns = packet.ns;
         let e = &self.entries[i];
         let connected = if custom {
             e.conn.custom_ns
@@ -39,7 +42,7 @@ impl<H: Clone + PartialEq> Room<H> {
                     return false;
                 }
                 if connected {
-                    self.drop_conn(i, close_code::PROTOCOL_ERROR, "already connected", out);
+                    self.close(i, Cause::AlreadyConnected, out);
                     return true;
                 }
                 let e = &mut self.entries[i];
@@ -51,8 +54,10 @@ impl<H: Clone + PartialEq> Room<H> {
                     e.conn.sio_sid.clone()
                 };
                 out.push(e.persist());
-                let reply = format!("40{prefix}{{\"sid\":{}}}", json_string(&sid));
-                out.push(Action::Send(e.handle.clone(), reply));
+                out.push(Action::Send(
+                    e.handle.clone(),
+                    socketio::connect_frame(ns, Some(&sid)),
+                ));
                 let auth = if packet.data.is_empty() {
                     "{}"
                 } else {
@@ -60,12 +65,10 @@ impl<H: Clone + PartialEq> Room<H> {
                 };
                 out.push(Action::Send(
                     e.handle.clone(),
-                    format!("42{prefix}[\"auth\",{auth}]"),
+                    socketio::event_frame_in(ns, "auth", &[auth]),
                 ));
             }
-            _ if !connected => {
-                self.drop_conn(i, close_code::PROTOCOL_ERROR, "not connected", out);
-            }
+            _ if !connected => self.close(i, Cause::NotConnected, out),
             PacketType::Disconnect => {
                 let e = &mut self.entries[i];
                 if custom {
@@ -79,52 +82,42 @@ impl<H: Clone + PartialEq> Room<H> {
                 let event = match socketio::read_event(packet.data) {
                     Ok(ev) if !events::RESERVED.contains(&ev.name.as_str()) => ev,
                     _ => {
-                        self.drop_conn(i, close_code::PROTOCOL_ERROR, "invalid event", out);
+                        self.close(i, Cause::InvalidEvent, out);
                         return true;
                     }
                 };
                 let binary = packet.kind == PacketType::BinaryEvent;
                 let n = packet.attachments;
-                let head = |kind: char| {
+                let head = |plain: PacketType, with_binary: PacketType| {
                     if binary {
-                        format!("4{kind}{n}-{prefix}")
+                        Head::new(with_binary).attachments(n).ns(ns)
                     } else {
-                        format!("4{kind}{prefix}")
+                        Head::new(plain).ns(ns)
                     }
                 };
                 let reply = match (event.name.as_str(), packet.ack_id) {
                     ("message", _) => {
-                        let mut f = head(if binary { '5' } else { '2' });
-                        f.push_str("[\"message-back\"");
-                        for a in &event.args {
-                            f.push(',');
-                            f.push_str(a);
-                        }
-                        f.push(']');
-                        Some(f)
+                        let mut items = vec!["\"message-back\""];
+                        items.extend_from_slice(&event.args);
+                        Some(head(PacketType::Event, PacketType::BinaryEvent).array(&items))
                     }
-                    ("message-with-ack", Some(id)) => {
-                        let mut f = head(if binary { '6' } else { '3' });
-                        f.push_str(&id.to_string());
-                        f.push('[');
-                        f.push_str(&event.args.join(","));
-                        f.push(']');
-                        Some(f)
-                    }
+                    ("message-with-ack", Some(id)) => Some(
+                        head(PacketType::Ack, PacketType::BinaryAck)
+                            .ack_id(Some(id))
+                            .array(&event.args),
+                    ),
                     _ => None,
                 };
                 let me = self.entries[i].handle.clone();
                 if binary {
-                    let held = reply.map(|header| HeldBinary::new(me, header, n));
-                    self.hold_binary(i, n, held);
+                    let held = reply.map(|header| super::binary::HeldBinary::new(me, header, n));
+                    self.expect_attachments(i, n, held);
                 } else if let Some(f) = reply {
                     out.push(Action::Send(me, f));
                 }
             }
             PacketType::Ack | PacketType::ConnectError => {}
-            PacketType::BinaryAck => {
-                self.drop_conn(i, close_code::PROTOCOL_ERROR, "unexpected binary ack", out);
-            }
+            PacketType::BinaryAck => self.close(i, Cause::BinaryAck, out),
         }
         true
     }

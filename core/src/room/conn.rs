@@ -1,0 +1,117 @@
+//! A socket's durable state ([`Conn`], stored as its attachment) and the room's settings
+//! ([`Config`], from wrangler vars in the Worker).
+
+use serde::{Deserialize, Serialize};
+
+use crate::engineio::{self, Protocol};
+
+/// Settings, from wrangler vars in the Worker. The defaults here are the only ones: the Worker
+/// falls back to them for a var that is missing or invalid, and `wrangler.toml` shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Milliseconds between server pings (v4) or expected client pings (v3).
+    pub ping_interval: u64,
+    /// Milliseconds a ping may go unanswered (v4), or added to the interval for v3 silence.
+    pub ping_timeout: u64,
+    /// Largest frame accepted, in bytes.
+    pub max_payload: usize,
+    /// Milliseconds a v4 socket may stay open without connecting to the namespace.
+    pub connect_timeout: u64,
+    /// Socket.IO packets a socket may send in a burst (its token bucket's size).
+    pub rate_burst: u32,
+    /// Packets per second the bucket refills.
+    pub rate_per_sec: u32,
+    /// Packets dropped in a row, for lack of tokens, before the socket is closed.
+    pub rate_kick_after: u32,
+    /// Sockets without a seat a room keeps open at once; more are refused at the door, so a
+    /// flood of connections cannot crowd out the two seats or the peers' traffic.
+    pub max_pending: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ping_interval: 25_000,
+            ping_timeout: 20_000,
+            max_payload: 65_536,
+            connect_timeout: 45_000,
+            // Trickle ICE sends one offer or answer and a few dozen candidates at once.
+            rate_burst: 200,
+            rate_per_sec: 50,
+            rate_kick_after: 200,
+            max_pending: 8,
+        }
+    }
+}
+
+impl Config {
+    /// What the open packet announces.
+    pub fn handshake(&self) -> engineio::Handshake {
+        engineio::Handshake {
+            ping_interval: self.ping_interval,
+            ping_timeout: self.ping_timeout,
+            max_payload: self.max_payload,
+        }
+    }
+}
+
+/// A socket's durable state: everything needed to carry on after hibernation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conn {
+    /// Engine.IO session id.
+    pub sid: String,
+    /// Socket.IO id for the default namespace (v4 only; a v3 socket's id is its `sid`).
+    pub sio_sid: String,
+    pub protocol: Protocol,
+    /// The room in the socket's URL.
+    pub room: String,
+    /// Connected to the default namespace.
+    pub connected: bool,
+    /// Holds one of the room's two seats.
+    pub seated: bool,
+    /// Milliseconds since the epoch when the socket opened.
+    pub opened_at: u64,
+    /// v4: when the last ping was sent (`opened_at` before the first).
+    pub last_ping: u64,
+    /// v4: a ping is unanswered.
+    pub awaiting_pong: bool,
+    /// The server has closed this socket; it only waits to disappear.
+    pub closing: bool,
+    /// The client's resume token (`resume` in the URL): a secret a page keeps across its own
+    /// reconnections, so that a new socket can take over the seat of its stale predecessor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
+    /// Conformance profile only: connected to the `/custom` namespace.
+    #[cfg(feature = "conformance")]
+    #[serde(default)]
+    pub custom_ns: bool,
+}
+
+impl Conn {
+    /// A socket that has just opened: not connected to any namespace, no seat.
+    pub fn new(sid: String, sio_sid: String, protocol: Protocol, room: String, now: u64) -> Conn {
+        Conn {
+            sid,
+            sio_sid,
+            protocol,
+            room,
+            connected: false,
+            seated: false,
+            opened_at: now,
+            last_ping: now,
+            awaiting_pong: false,
+            closing: false,
+            resume: None,
+            #[cfg(feature = "conformance")]
+            custom_ns: false,
+        }
+    }
+
+    /// The id the client sees as `socket.id`.
+    pub fn socket_id(&self) -> &str {
+        match self.protocol {
+            Protocol::V4 => &self.sio_sid,
+            Protocol::V3 => &self.sid,
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Heartbeats and timeouts, without timers: one alarm per room, at [`Room::next_alarm`], runs
+//! [`Room::on_alarm`], which sends the v4 pings and closes sockets that stayed silent.
+//!
+//! The platform answers one client frame per object by itself, without waking it, and records
+//! when it did for each socket ([`AutoResponse`]). In a room of v4 clients that frame is the pong,
+//! so pongs never wake the room: the alarm that sends a round of pings checks the previous round's
+//! pong times. While a v3 client is in the room it is the v3 ping (the v3 client's sign of life),
+//! and v4 pongs reach the room as frames.
+
+use super::{Action, Cause, Out, Room};
+use crate::engineio::{self, Protocol};
+
+/// The one client frame the platform answers on a room's behalf without waking it (a Durable
+/// Object has a single auto-response pair). The platform also records when it last did so for
+/// each socket, which [`Room::on_alarm`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AutoResponse {
+    /// A v3 client's ping `2` is answered `3`: the v3 client's sign of life. Chosen while the
+    /// room has a v3 client; v4 pongs then reach the room as messages.
+    V3Ping,
+    /// A v4 client's pong `3` is answered with a noop `6` (ignored by clients): heartbeats of an
+    /// idle v4 room wake it only for the alarm that sends the pings.
+    V4Pong,
+}
+
+impl AutoResponse {
+    /// The (request, response) frames.
+    pub fn pair(self) -> (&'static str, &'static str) {
+        match self {
+            AutoResponse::V3Ping => ("2", "3"),
+            AutoResponse::V4Pong => ("3", "6"),
+        }
+    }
+}
+
+/// Whether a room alarm set for `set` (`None`: none) must be written again for `want`, the time
+/// [`Room::next_alarm`] asks for. It must not fire later than wanted, so an earlier `want` is
+/// written, and a room with nothing to wait for deletes it. A `want` later than `set` is left
+/// alone: the alarm fires early, [`Room::on_alarm`] finds nothing due (it acts on the time, not
+/// on being called), and the alarm is moved then. This keeps storage writes off the path of
+/// every frame: a v3 client's silence deadline moves later with each frame it sends.
+pub fn alarm_needs_write(set: Option<u64>, want: Option<u64>) -> bool {
+    match (set, want) {
+        (Some(set), Some(want)) => want < set,
+        (None, Some(_)) | (Some(_), None) => true,
+        (None, None) => false,
+    }
+}
+
+impl<H: Clone + PartialEq> Room<H> {
+    /// Which heartbeat frame the platform should answer for this room without waking it (see
+    /// [`AutoResponse`]): the v3 clients' pings if the room has any v3 client, else the v4
+    /// clients' pongs.
+    pub fn auto_response(&self) -> AutoResponse {
+        // The conformance suite expects nothing back for a pong.
+        if cfg!(feature = "conformance")
+            || self.entries.iter().any(|e| e.conn.protocol == Protocol::V3)
+        {
+            AutoResponse::V3Ping
+        } else {
+            AutoResponse::V4Pong
+        }
+    }
+
+    /// A heartbeat frame that reached the room: a v3 client's ping is answered with the same
+    /// data, a v4 client's pong ends its wait; the other directions close the socket.
+    pub(super) fn on_heartbeat(
+        &mut self,
+        i: usize,
+        packet: engineio::Packet<'_>,
+        out: &mut Out<H>,
+    ) {
+        let e = &mut self.entries[i];
+        match (packet, e.conn.protocol) {
+            (engineio::Packet::Ping(data), Protocol::V3) => {
+                let mut pong = String::with_capacity(1 + data.len());
+                pong.push_str(engineio::PONG);
+                pong.push_str(data);
+                out.push(Action::Send(e.handle.clone(), pong));
+            }
+            (engineio::Packet::Pong(_), Protocol::V4) => {
+                if e.conn.awaiting_pong {
+                    e.conn.awaiting_pong = false;
+                    out.push(e.persist());
+                }
+            }
+            _ => self.close(i, Cause::HeartbeatDirection, out),
+        }
+    }
+
+    /// Heartbeats and timeouts, due at [`Room::next_alarm`]. `auto_answered` tells when the
+    /// platform last answered the socket's [`Room::auto_response`] frame on the room's behalf:
+    /// under `V3Ping` a v3 client's sign of life, under `V4Pong` a v4 client's pong.
+    pub fn on_alarm(&mut self, now: u64, auto_answered: impl Fn(&H) -> Option<u64>) -> Out<H> {
+        let mut out = Vec::new();
+        let cfg = self.cfg;
+        let mode = self.auto_response();
+        let mut i = 0;
+        while i < self.entries.len() {
+            let e = &mut self.entries[i];
+            let auto = auto_answered(&e.handle);
+            let c = &e.conn;
+            // Under `AutoResponse::V4Pong` the platform took this socket's pong: it counts if it
+            // came within pingTimeout of the ping.
+            let deadline = c.last_ping.saturating_add(cfg.ping_timeout);
+            if c.protocol == Protocol::V4
+                && c.awaiting_pong
+                && mode == AutoResponse::V4Pong
+                && auto.is_some_and(|t| t >= c.last_ping && t <= deadline)
+            {
+                e.conn.awaiting_pong = false;
+                out.push(e.persist());
+            }
+            let c = &e.conn;
+            let cause = match c.protocol {
+                Protocol::V4 if c.awaiting_pong && now >= deadline => Some(Cause::PingTimeout),
+                Protocol::V4
+                    if !c.connected && now >= c.opened_at.saturating_add(cfg.connect_timeout) =>
+                {
+                    Some(Cause::ConnectTimeout)
+                }
+                Protocol::V3 => {
+                    e.last_seen = e.last_seen.max(auto.unwrap_or(0));
+                    (now >= e
+                        .last_seen
+                        .saturating_add(cfg.ping_interval)
+                        .saturating_add(cfg.ping_timeout))
+                    .then_some(Cause::PingTimeout)
+                }
+                _ => None,
+            };
+            match cause {
+                Some(cause) => self.close(i, cause, &mut out),
+                None => i += 1,
+            }
+        }
+        // Ping every v4 socket together once one is due, so a room wakes once per interval.
+        let due = self.entries.iter().any(|e| {
+            e.conn.protocol == Protocol::V4
+                && !e.conn.awaiting_pong
+                && now >= e.conn.last_ping.saturating_add(cfg.ping_interval)
+        });
+        if due {
+            for e in &mut self.entries {
+                let c = &mut e.conn;
+                if c.protocol == Protocol::V4
+                    && !c.awaiting_pong
+                    && now >= c.last_ping.saturating_add(cfg.ping_interval / 2)
+                {
+                    c.awaiting_pong = true;
+                    c.last_ping = now;
+                    out.push(Action::Persist(e.handle.clone(), c.clone()));
+                    out.push(Action::Send(e.handle.clone(), engineio::PING.to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    /// When [`Room::on_alarm`] next has work, or `None` for an empty room.
+    pub fn next_alarm(&self) -> Option<u64> {
+        let cfg = &self.cfg;
+        let mode = self.auto_response();
+        self.entries
+            .iter()
+            .map(|e| {
+                let c = &e.conn;
+                match c.protocol {
+                    Protocol::V3 => e
+                        .last_seen
+                        .saturating_add(cfg.ping_interval)
+                        .saturating_add(cfg.ping_timeout),
+                    Protocol::V4 => {
+                        // A pong the platform answered is seen only at the next wake: the check
+                        // joins the next round instead of waking the room a second time.
+                        let heartbeat = if c.awaiting_pong && mode == AutoResponse::V3Ping {
+                            c.last_ping.saturating_add(cfg.ping_timeout)
+                        } else {
+                            c.last_ping.saturating_add(cfg.ping_interval)
+                        };
+                        if c.connected {
+                            heartbeat
+                        } else {
+                            heartbeat.min(c.opened_at.saturating_add(cfg.connect_timeout))
+                        }
+                    }
+                }
+            })
+            .min()
+    }
+}

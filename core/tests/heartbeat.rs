@@ -1,0 +1,221 @@
+//! Heartbeats and timeouts on one alarm, the platform's auto-response, and a room rebuilt from
+//! its sockets' stored state after hibernation.
+#![cfg(not(feature = "conformance"))]
+
+mod harness;
+
+use harness::*;
+use signal_core::engineio::Protocol;
+use signal_core::room::{alarm_needs_write, close_code, Action, AutoResponse, Cause, Config, Room};
+
+#[test]
+fn alarm_is_rewritten_only_to_fire_sooner_or_not_at_all() {
+    assert!(alarm_needs_write(None, Some(5)));
+    assert!(alarm_needs_write(Some(10), Some(5)));
+    assert!(alarm_needs_write(Some(10), None));
+    assert!(!alarm_needs_write(Some(10), Some(10)));
+    assert!(!alarm_needs_write(Some(10), Some(20)));
+    assert!(!alarm_needs_write(None, None));
+}
+
+#[test]
+fn a_v3_frame_moves_the_deadline_later_and_an_early_alarm_is_harmless() {
+    let mut t = RoomHarness::new();
+    t.connect(1, Protocol::V3);
+    t.ask(1);
+    let set = t.room.next_alarm();
+    t.now += 1_000;
+    t.text(1, "2");
+    let want = t.room.next_alarm();
+    assert!(want > set, "{want:?} {set:?}");
+    // So the alarm is not rewritten for every frame; it fires at the old time instead ...
+    assert!(!alarm_needs_write(set, want));
+    let early = set.unwrap();
+    let a = t.room.on_alarm(early, |_| None);
+    // ... where nothing is due: no close, no ping; the room asks for the later time.
+    assert!(closes(&a).is_empty(), "{a:?}");
+    assert!(sent(&a, 1).is_empty(), "{a:?}");
+    assert_eq!(t.room.next_alarm(), want);
+    assert!(alarm_needs_write(None, want));
+}
+
+#[test]
+fn v3_ping_is_answered_with_pong_and_data() {
+    let mut t = RoomHarness::new();
+    t.connect(1, Protocol::V3);
+    assert_eq!(sent(&t.text(1, "2"), 1), vec!["3".to_string()]);
+    assert_eq!(sent(&t.text(1, "2probe"), 1), vec!["3probe".to_string()]);
+}
+
+#[test]
+fn v4_room_lets_the_platform_take_pongs_and_checks_them_at_the_next_round() {
+    let cfg = Config::default();
+    let mut t = RoomHarness::seated_pair();
+    assert_eq!(t.room.auto_response(), AutoResponse::V4Pong);
+    assert_eq!(AutoResponse::V4Pong.pair(), ("3", "6"));
+    let due = t.room.next_alarm().unwrap();
+    assert_eq!(due, t.now + cfg.ping_interval);
+    let a = t.room.on_alarm(due, |_| None);
+    assert_eq!(sent(&a, 1), vec!["2".to_string()]);
+    assert_eq!(sent(&a, 2), vec!["2".to_string()]);
+    // The pongs never reach the room: one wake per interval checks them and pings again.
+    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_interval));
+    // Socket 1's pong was answered by the platform 5 ms after the ping; socket 2 stayed silent.
+    let next = due + cfg.ping_interval;
+    let a = t.room.on_alarm(next, |h| (*h == 1).then_some(due + 5));
+    assert_eq!(closes(&a), vec![(2, close_code::NORMAL)]);
+    assert_eq!(
+        sent(&a, 1),
+        vec![r#"42["bye","r1"]"#.to_string(), "2".to_string()]
+    );
+    // A pong later than pingTimeout after its ping does not count.
+    let a = t.room.on_alarm(next + cfg.ping_interval, |_| {
+        Some(next + cfg.ping_timeout + 1)
+    });
+    assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
+    assert_eq!(t.room.next_alarm(), None);
+}
+
+#[test]
+fn with_a_v3_client_in_the_room_v4_pongs_arrive_as_messages_and_move_the_alarm() {
+    let cfg = Config::default();
+    let mut t = RoomHarness::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V3);
+    assert_eq!(t.room.auto_response(), AutoResponse::V3Ping);
+    assert_eq!(AutoResponse::V3Ping.pair(), ("2", "3"));
+    let due = t.room.next_alarm().unwrap();
+    let a = t.room.on_alarm(due, |_| None);
+    assert_eq!(sent(&a, 1), vec!["2".to_string()]);
+    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_timeout));
+    t.room.on_text(&1, "3", due + 1);
+    // Pong in: the v4 check is off; what is next is the v3 client's own deadline (last seen +
+    // interval + timeout), before the next ping round.
+    let t0 = due - cfg.ping_interval;
+    assert_eq!(
+        t.room.next_alarm(),
+        Some(t0 + cfg.ping_interval + cfg.ping_timeout)
+    );
+    // Silent: closed pingTimeout after the ping.
+    let a = t.room.on_alarm(due + cfg.ping_interval, |h| {
+        (*h == 2).then_some(due + cfg.ping_interval)
+    });
+    assert_eq!(sent(&a, 1), vec!["2".to_string()]);
+    let a = t
+        .room
+        .on_alarm(due + cfg.ping_interval + cfg.ping_timeout, |h| {
+            (*h == 2).then_some(due + cfg.ping_interval)
+        });
+    assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
+    assert_eq!(t.room.auto_response(), AutoResponse::V3Ping);
+    t.room.on_close(&2);
+    assert_eq!(t.room.auto_response(), AutoResponse::V4Pong);
+}
+
+#[test]
+fn v4_sockets_opened_at_different_times_are_pinged_together() {
+    let cfg = Config::default();
+    let mut t = RoomHarness::new();
+    t.connect(1, Protocol::V4);
+    t.now += 3_000;
+    t.connect(2, Protocol::V4);
+    let due = t.room.next_alarm().unwrap();
+    let a = t.room.on_alarm(due, |_| None);
+    assert_eq!(sent(&a, 1), vec!["2".to_string()]);
+    assert_eq!(
+        sent(&a, 2),
+        vec!["2".to_string()],
+        "pinged early to share the wake"
+    );
+    t.room.on_text(&1, "3", due + 1);
+    t.room.on_text(&2, "3", due + 1);
+    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_interval));
+}
+
+#[test]
+fn v3_silence_times_out_but_auto_answered_pings_keep_it_alive() {
+    let cfg = Config::default();
+    let mut t = RoomHarness::seated(&[(1, Protocol::V4), (2, Protocol::V3)]);
+    t.room.on_text(&1, "3", t.now); // keep socket 1 healthy
+    let deadline = t.now + cfg.ping_interval + cfg.ping_timeout;
+    // The platform answered a v3 ping 10 s ago: alive.
+    let a = t
+        .room
+        .on_alarm(deadline, |h| (*h == 2).then_some(deadline - 10_000));
+    assert!(closes(&a).is_empty(), "{a:?}");
+    // Silent ever since: closed, and the peer gets bye.
+    t.room.on_text(&1, "3", deadline);
+    let later = deadline - 10_000 + cfg.ping_interval + cfg.ping_timeout;
+    let a = t
+        .room
+        .on_alarm(later, |h| (*h == 2).then_some(deadline - 10_000));
+    assert_eq!(closes(&a), vec![(2, close_code::NORMAL)]);
+    assert_eq!(sent(&a, 1)[0], r#"42["bye","r1"]"#);
+}
+
+#[test]
+fn connect_timeout_closes_sockets_that_never_connect() {
+    let cfg = Config::default();
+    let mut t = RoomHarness::new();
+    t.room.open(1, conn(1, Protocol::V4, t.now));
+    assert_eq!(
+        t.room.next_alarm(),
+        Some(t.now + cfg.ping_interval.min(cfg.connect_timeout))
+    );
+    let a = t.room.on_alarm(t.now + cfg.connect_timeout, |_| None);
+    assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
+    assert_eq!(t.room.next_alarm(), None, "no alarm for an empty room");
+}
+
+#[test]
+fn a_socket_opened_just_before_a_ping_round_is_not_pinged_early() {
+    let cfg = Config::default();
+    let mut t = RoomHarness::new();
+    let t0 = t.now;
+    t.connect(1, Protocol::V4);
+    t.now = t0 + 20_000;
+    t.connect(2, Protocol::V4);
+    let a = t.room.on_alarm(t0 + cfg.ping_interval, |_| None);
+    assert_eq!(sent(&a, 1), vec!["2".to_string()]);
+    assert!(
+        sent(&a, 2).is_empty(),
+        "opened 5 s ago: less than half an interval"
+    );
+    // Its own round comes at open + interval.
+    t.room.on_text(&1, "3", t0 + cfg.ping_interval + 1);
+    assert_eq!(t.room.next_alarm(), Some(t0 + 20_000 + cfg.ping_interval));
+}
+
+#[test]
+fn restored_room_keeps_seats_and_relays() {
+    let mut t = RoomHarness::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V3);
+    t.ask(1);
+    let a = t.ask(2);
+    // Collect the persisted state, as the attachments would hold it.
+    let mut stored = std::collections::HashMap::new();
+    for h in [1u32, 2] {
+        stored.insert(h, t.room.conn(&h).unwrap().clone());
+    }
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, Action::Persist(2, c) if c.seated)));
+    let mut fresh: Room<u32> = Room::new(Config::default());
+    for (h, c) in stored {
+        fresh.restore(h, c, 0);
+    }
+    assert_eq!(fresh.seats_taken(), 2);
+    let a = relay(&mut fresh, 2, r#"42["message",{"sdp":"v=0"}]"#, t.now);
+    assert_eq!(
+        sent(&a, 1),
+        vec![r#"42["message",{"sdp":"v=0"}]"#.to_string()]
+    );
+    // A socket the room does not know is closed, whatever it sends.
+    let a = fresh.on_text(&3, r#"42["create or join","r1"]"#, t.now);
+    assert_eq!(a, vec![Action::Close(3, Cause::UnknownSession)]);
+    assert_eq!(
+        fresh.on_binary(&3, &[1], t.now),
+        vec![Action::Close(3, Cause::UnknownSession)]
+    );
+}
