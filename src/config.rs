@@ -12,6 +12,7 @@
 //! | `RATE_PER_SEC` | `rate_per_sec` |
 //! | `RATE_KICK_AFTER` | `rate_kick_after` |
 //! | `MAX_PENDING` | `max_pending` |
+//! | `SEAT_GRACE` | `seat_grace` (0 allowed: no limit) |
 //!
 //! Not room settings: `ICE_SERVERS` (the page's `iceServers`, [`ice_servers`]) and `LOG_WAKES`
 //! ([`log_wakes`]).
@@ -41,6 +42,7 @@ pub fn room(env: &Env) -> Config {
         rate_per_sec: or(env, "RATE_PER_SEC", d.rate_per_sec),
         rate_kick_after: or(env, "RATE_KICK_AFTER", d.rate_kick_after),
         max_pending: or(env, "MAX_PENDING", d.max_pending),
+        seat_grace: number(env, "SEAT_GRACE").unwrap_or(d.seat_grace),
     }
 }
 

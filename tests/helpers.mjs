@@ -270,3 +270,72 @@ export function logFrame(...parts) {
 export function eventFrame(name, ...args) {
   return `42${JSON.stringify([name, ...args])}`;
 }
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `target` (a port), for faults a real network makes:
+ * `blackhole()` stops forwarding bytes in both directions on every connection it carries,
+ * without a FIN or RST (both ends see a silent peer), `restore()` forwards again. For each
+ * connection it records when it last forwarded bytes from the client (`lastFromClient`).
+ */
+export class TcpProxy {
+  static async start(target) {
+    const proxy = new TcpProxy(target);
+    await new Promise((resolve, reject) => {
+      proxy.server.once("error", reject);
+      proxy.server.listen(0, "127.0.0.1", resolve);
+    });
+    proxy.port = proxy.server.address().port;
+    proxy.url = `http://127.0.0.1:${proxy.port}`;
+    proxy.wsUrl = `ws://127.0.0.1:${proxy.port}`;
+    return proxy;
+  }
+
+  constructor(target) {
+    this.target = target;
+    this.forwarding = true;
+    this.connections = [];
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(target, "127.0.0.1");
+      const conn = { client, upstream, lastFromClient: 0 };
+      this.connections.push(conn);
+      client.on("data", (d) => {
+        if (!this.forwarding) return;
+        conn.lastFromClient = Date.now();
+        upstream.write(d);
+      });
+      upstream.on("data", (d) => {
+        if (this.forwarding) client.write(d);
+      });
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on("close", end);
+      upstream.on("close", end);
+      client.on("error", () => {});
+      upstream.on("error", () => {});
+    });
+  }
+
+  /** Stops forwarding: bytes that arrive are dropped, connections stay open. */
+  blackhole() {
+    this.forwarding = false;
+  }
+
+  restore() {
+    this.forwarding = true;
+  }
+
+  /** The latest time any connection forwarded client bytes. */
+  lastFromClient() {
+    return Math.max(0, ...this.connections.map((c) => c.lastFromClient));
+  }
+
+  async stop() {
+    for (const c of this.connections) {
+      c.client.destroy();
+      c.upstream.destroy();
+    }
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}

@@ -50,18 +50,20 @@ fn v3_ping_is_answered_with_pong_and_data() {
 #[test]
 fn v4_room_lets_the_platform_take_pongs_and_checks_them_at_the_next_round() {
     let cfg = Config::default();
+    let round = (cfg.ping_interval + cfg.ping_timeout) / 2;
     let mut t = RoomHarness::seated_pair();
     assert_eq!(t.room.auto_response(), AutoResponse::V4Pong);
     assert_eq!(AutoResponse::V4Pong.pair(), ("3", "6"));
+    assert_eq!(t.room.round(), round);
     let due = t.room.next_alarm().unwrap();
-    assert_eq!(due, t.now + cfg.ping_interval);
+    assert_eq!(due, t.now + round);
     let a = t.room.on_alarm(due, |_| None);
     assert_eq!(sent(&a, 1), vec!["2".to_string()]);
     assert_eq!(sent(&a, 2), vec!["2".to_string()]);
-    // The pongs never reach the room: one wake per interval checks them and pings again.
-    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_interval));
+    // The pongs never reach the room: one wake per round checks them and pings again.
+    assert_eq!(t.room.next_alarm(), Some(due + round));
     // Socket 1's pong was answered by the platform 5 ms after the ping; socket 2 stayed silent.
-    let next = due + cfg.ping_interval;
+    let next = due + round;
     let a = t.room.on_alarm(next, |h| (*h == 1).then_some(due + 5));
     assert_eq!(closes(&a), vec![(2, close_code::NORMAL)]);
     assert_eq!(
@@ -69,21 +71,95 @@ fn v4_room_lets_the_platform_take_pongs_and_checks_them_at_the_next_round() {
         vec![r#"42["bye","r1"]"#.to_string(), "2".to_string()]
     );
     // A pong later than pingTimeout after its ping does not count.
-    let a = t.room.on_alarm(next + cfg.ping_interval, |_| {
-        Some(next + cfg.ping_timeout + 1)
-    });
+    let a = t
+        .room
+        .on_alarm(next + round, |_| Some(next + cfg.ping_timeout + 1));
     assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
     assert_eq!(t.room.next_alarm(), None);
 }
 
 #[test]
+fn a_silent_v4_peer_is_closed_within_ping_interval_plus_timeout_of_its_last_pong() {
+    // Every moment at which the peer may fall silent within a round, for several settings with
+    // pingTimeout <= pingInterval (the platform takes the pongs): the close comes no later than
+    // pingInterval + pingTimeout after its last pong, and one wake per round does it.
+    for (pi, pt) in [
+        (25_000, 20_000),
+        (25_000, 25_000),
+        (1_500, 1_000),
+        (300, 200),
+        (60_000, 5_000),
+    ] {
+        let cfg = Config {
+            ping_interval: pi,
+            ping_timeout: pt,
+            ..Config::default()
+        };
+        for silent_after in [0, 1, pt / 2, pt - 1] {
+            let mut t = RoomHarness::seated_pair_with(cfg, 1_000_000);
+            assert_eq!(t.room.auto_response(), AutoResponse::V4Pong);
+            // Socket 2 answers every ping 5 ms after it; socket 1 answers the first ping
+            // `silent_after` ms after it (its last sign of life), then never again.
+            let mut first_ping = None;
+            let mut wakes = 0;
+            let last_pong;
+            loop {
+                let due = t.room.next_alarm().unwrap();
+                wakes += 1;
+                let pong1 = first_ping.map(|p: u64| p + silent_after);
+                let a = t.room.on_alarm(due, |h| match h {
+                    1 => pong1.filter(|&p| p <= due),
+                    _ => Some(due.saturating_sub(1)),
+                });
+                if let Some(&(1, code)) = closes(&a).first() {
+                    assert_eq!(code, close_code::NORMAL);
+                    last_pong = pong1.unwrap();
+                    assert!(
+                        due - last_pong <= pi + pt,
+                        "pi {pi} pt {pt}: closed {} ms after the last pong",
+                        due - last_pong
+                    );
+                    break;
+                }
+                if first_ping.is_none() && sent(&a, 1) == vec!["2".to_string()] {
+                    first_ping = Some(due);
+                }
+                assert!(wakes < 10, "never closed");
+            }
+            assert!(
+                wakes <= 3,
+                "pi {pi} pt {pt} silent_after {silent_after}: {wakes} wakes"
+            );
+        }
+    }
+}
+
+#[test]
+fn with_ping_timeout_longer_than_the_interval_pongs_reach_the_room_and_are_checked_exactly() {
+    let cfg = Config {
+        ping_interval: 1_000,
+        ping_timeout: 3_000,
+        ..Config::default()
+    };
+    let mut t = RoomHarness::seated_pair_with(cfg, 1_000_000);
+    // Rounds that check the previous round's pongs could not meet pingInterval + pingTimeout.
+    assert_eq!(t.room.auto_response(), AutoResponse::V3Ping);
+    let due = t.room.next_alarm().unwrap();
+    assert_eq!(due, t.now + 1_000);
+    t.room.on_alarm(due, |_| None);
+    assert_eq!(t.room.next_alarm(), Some(due + 3_000));
+    t.room.on_text(&1, "3", due + 10);
+    let a = t.room.on_alarm(due + 3_000, |_| None);
+    assert_eq!(closes(&a), vec![(2, close_code::NORMAL)]);
+}
+
+#[test]
 fn with_a_v3_client_in_the_room_v4_pongs_arrive_as_messages_and_move_the_alarm() {
     let cfg = Config::default();
-    let mut t = RoomHarness::new();
-    t.connect(1, Protocol::V4);
-    t.connect(2, Protocol::V3);
+    let mut t = RoomHarness::seated(&[(1, Protocol::V4), (2, Protocol::V3)]);
     assert_eq!(t.room.auto_response(), AutoResponse::V3Ping);
     assert_eq!(AutoResponse::V3Ping.pair(), ("2", "3"));
+    assert_eq!(t.room.round(), cfg.ping_interval);
     let due = t.room.next_alarm().unwrap();
     let a = t.room.on_alarm(due, |_| None);
     assert_eq!(sent(&a, 1), vec!["2".to_string()]);
@@ -114,11 +190,13 @@ fn with_a_v3_client_in_the_room_v4_pongs_arrive_as_messages_and_move_the_alarm()
 
 #[test]
 fn v4_sockets_opened_at_different_times_are_pinged_together() {
-    let cfg = Config::default();
     let mut t = RoomHarness::new();
     t.connect(1, Protocol::V4);
+    t.ask(1);
     t.now += 3_000;
     t.connect(2, Protocol::V4);
+    t.ask(2);
+    let round = t.room.round();
     let due = t.room.next_alarm().unwrap();
     let a = t.room.on_alarm(due, |_| None);
     assert_eq!(sent(&a, 1), vec!["2".to_string()]);
@@ -129,7 +207,7 @@ fn v4_sockets_opened_at_different_times_are_pinged_together() {
     );
     t.room.on_text(&1, "3", due + 1);
     t.room.on_text(&2, "3", due + 1);
-    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_interval));
+    assert_eq!(t.room.next_alarm(), Some(due + round));
 }
 
 #[test]
@@ -155,35 +233,91 @@ fn v3_silence_times_out_but_auto_answered_pings_keep_it_alive() {
 
 #[test]
 fn connect_timeout_closes_sockets_that_never_connect() {
-    let cfg = Config::default();
-    let mut t = RoomHarness::new();
+    // Without a seat grace (the conformance profile), the connect timeout is what closes them.
+    let cfg = Config {
+        seat_grace: 0,
+        ..Config::default()
+    };
+    let mut t = RoomHarness::with(cfg);
     t.room.open(1, conn(1, Protocol::V4, t.now));
+    let round = t.room.round();
     assert_eq!(
         t.room.next_alarm(),
-        Some(t.now + cfg.ping_interval.min(cfg.connect_timeout))
+        Some(t.now + round.min(cfg.connect_timeout))
     );
     let a = t.room.on_alarm(t.now + cfg.connect_timeout, |_| None);
-    assert_eq!(closes(&a), vec![(1, close_code::NORMAL)]);
+    assert_eq!(a.last(), Some(&Action::Close(1, Cause::ConnectTimeout)));
     assert_eq!(t.room.next_alarm(), None, "no alarm for an empty room");
 }
 
 #[test]
-fn a_socket_opened_just_before_a_ping_round_is_not_pinged_early() {
+fn a_socket_without_a_seat_is_closed_after_the_seat_grace() {
     let cfg = Config::default();
     let mut t = RoomHarness::new();
     let t0 = t.now;
+    t.connect(1, Protocol::V4); // connected, never asks
+    t.open(2, Protocol::V3); // v3: connected unprompted, never asks
+    t.room.open(3, conn(3, Protocol::V4, t0)); // never even connects
+    t.connect(4, Protocol::V4);
+    t.ask(4); // seated: never closed for this
+    assert_eq!(t.room.next_alarm(), Some(t0 + cfg.seat_grace));
+    let a = t
+        .room
+        .on_alarm(t0 + cfg.seat_grace - 1, |_| Some(t0 + cfg.seat_grace - 1));
+    assert!(closes(&a).is_empty(), "{a:?}");
+    let a = t
+        .room
+        .on_alarm(t0 + cfg.seat_grace, |_| Some(t0 + cfg.seat_grace));
+    for h in [1, 2, 3] {
+        assert!(
+            a.contains(&Action::Close(h, Cause::SeatTimeout)),
+            "{h}: {a:?}"
+        );
+    }
+    assert_eq!(closes(&a).len(), 3);
+    assert!(
+        sent(&a, 4).iter().all(|f| f == "2"),
+        "the seat is not told: {a:?}"
+    );
+    assert!(t.room.conn(&4).is_some());
+}
+
+#[test]
+fn the_seat_grace_counts_from_losing_the_seat() {
+    let cfg = Config::default();
+    let mut t = RoomHarness::seated_pair();
+    let t0 = t.now;
+    t.now = t0 + 60_000;
+    t.room.on_alarm(t.now, |_| Some(t.now)); // heartbeats, nothing else
+                                             // Socket 2 says bye and stays: its grace starts now, not at its open.
+    t.text(2, r#"42["bye","r1"]"#);
+    assert!(!t.room.conn(&2).unwrap().seated);
+    let a = t.room.on_alarm(t.now + cfg.seat_grace - 1, |_| Some(t.now));
+    assert!(!a.contains(&Action::Close(2, Cause::SeatTimeout)), "{a:?}");
+    let a = t.room.on_alarm(t.now + cfg.seat_grace, |_| Some(t.now));
+    assert!(a.contains(&Action::Close(2, Cause::SeatTimeout)), "{a:?}");
+    assert!(t.room.conn(&1).is_some());
+}
+
+#[test]
+fn a_socket_opened_just_before_a_ping_round_is_not_pinged_early() {
+    let mut t = RoomHarness::new();
+    let round = t.room.round();
+    let t0 = t.now;
     t.connect(1, Protocol::V4);
-    t.now = t0 + 20_000;
+    t.ask(1);
+    t.now = t0 + round - round / 4;
     t.connect(2, Protocol::V4);
-    let a = t.room.on_alarm(t0 + cfg.ping_interval, |_| None);
+    t.ask(2);
+    let a = t.room.on_alarm(t0 + round, |_| None);
     assert_eq!(sent(&a, 1), vec!["2".to_string()]);
     assert!(
         sent(&a, 2).is_empty(),
-        "opened 5 s ago: less than half an interval"
+        "opened a quarter round ago: less than half a round"
     );
-    // Its own round comes at open + interval.
-    t.room.on_text(&1, "3", t0 + cfg.ping_interval + 1);
-    assert_eq!(t.room.next_alarm(), Some(t0 + 20_000 + cfg.ping_interval));
+    // Its own round comes at open + round.
+    t.room.on_text(&1, "3", t0 + round + 1);
+    assert_eq!(t.room.next_alarm(), Some(t0 + round - round / 4 + round));
 }
 
 #[test]

@@ -100,6 +100,8 @@ pub enum Cause {
     PingTimeout,
     /// A v4 socket that never connected to `/`.
     ConnectTimeout,
+    /// A socket that held no seat for longer than the seat grace.
+    SeatTimeout,
     /// The same page (by its resume token) took the seat over on a newer socket.
     Replaced,
     /// A frame from a socket the room does not know (one it closed already, or one whose state
@@ -145,7 +147,7 @@ impl Cause {
         use Cause::*;
         match self {
             RoomFull | ClientClosed | ClientDisconnected | PingTimeout | ConnectTimeout
-            | Replaced | SessionLost => close_code::NORMAL,
+            | SeatTimeout | Replaced | SessionLost => close_code::NORMAL,
             UnknownSession
             | InvalidEngineIoPacket
             | HeartbeatDirection
@@ -174,6 +176,7 @@ impl Cause {
             ClientDisconnected => "client disconnected",
             PingTimeout => "ping timeout",
             ConnectTimeout => "connect timeout",
+            SeatTimeout => "no seat taken",
             Replaced => "replaced by a newer connection",
             UnknownSession => "unknown session",
             SessionLost => "session lost",

@@ -23,9 +23,14 @@ pub struct Config {
     pub rate_per_sec: u32,
     /// Packets dropped in a row, for lack of tokens, before the socket is closed.
     pub rate_kick_after: u32,
-    /// Sockets without a seat a room keeps open at once; more are refused at the door, so a
-    /// flood of connections cannot crowd out the two seats or the peers' traffic.
+    /// Sockets without a seat a room keeps open at once; more are refused at the door (HTTP
+    /// 429). Well above a crowd opening a full room's link at once (all of whom must be told
+    /// `full`), and harmless because of `seat_grace`.
     pub max_pending: usize,
+    /// Milliseconds a socket may stay open without a seat (from its open, or from losing its
+    /// seat) before it is closed: idle sockets cannot squat a room. 0: no limit (the conformance
+    /// profile, which has no seats).
+    pub seat_grace: u64,
 }
 
 impl Default for Config {
@@ -39,7 +44,10 @@ impl Default for Config {
             rate_burst: 200,
             rate_per_sec: 50,
             rate_kick_after: 200,
-            max_pending: 8,
+            max_pending: 1000,
+            // A socket.io client asks within a round trip or two of opening, long-polling
+            // included; a slow phone network is given several seconds more.
+            seat_grace: 10_000,
         }
     }
 }
@@ -77,6 +85,10 @@ pub struct Conn {
     pub awaiting_pong: bool,
     /// The server has closed this socket; it only waits to disappear.
     pub closing: bool,
+    /// When the socket last lost its seat (0: never had one): the seat grace counts from then
+    /// or from `opened_at`, whichever is later.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub free_since: u64,
     /// The client's resume token (`resume` in the URL): a secret a page keeps across its own
     /// reconnections, so that a new socket can take over the seat of its stale predecessor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,6 +113,7 @@ impl Conn {
             last_ping: now,
             awaiting_pong: false,
             closing: false,
+            free_since: 0,
             resume: None,
             #[cfg(feature = "conformance")]
             custom_ns: false,
@@ -114,4 +127,8 @@ impl Conn {
             Protocol::V3 => &self.sid,
         }
     }
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }

@@ -50,15 +50,39 @@ pub fn alarm_needs_write(set: Option<u64>, want: Option<u64>) -> bool {
 impl<H: Clone + PartialEq> Room<H> {
     /// Which heartbeat frame the platform should answer for this room without waking it (see
     /// [`AutoResponse`]): the v3 clients' pings if the room has any v3 client, else the v4
-    /// clients' pongs.
+    /// clients' pongs. Pongs can be left to the platform only while `pingTimeout` is at most
+    /// `pingInterval`: only then do rounds that check the previous round's pongs notice a silent
+    /// peer within `pingInterval + pingTimeout` (see [`Room::round`]).
     pub fn auto_response(&self) -> AutoResponse {
         // The conformance suite expects nothing back for a pong.
         if cfg!(feature = "conformance")
+            || self.cfg.ping_timeout > self.cfg.ping_interval
             || self.entries.iter().any(|e| e.conn.protocol == Protocol::V3)
         {
             AutoResponse::V3Ping
         } else {
             AutoResponse::V4Pong
+        }
+    }
+
+    /// Milliseconds between two rounds of v4 pings.
+    ///
+    /// While the platform takes the pongs (`AutoResponse::V4Pong`) the room sees a pong only at
+    /// its next wake, so each round checks the previous round's pongs and then pings again: a
+    /// peer whose last sign of life was its pong to round k is pinged at round k + 1 and found
+    /// silent at round k + 2, two rounds later. Rounds `(pingInterval + pingTimeout) / 2` apart
+    /// keep that within `pingInterval + pingTimeout`, as the reference server does, with one wake
+    /// per round (a round is never shorter than `pingTimeout`, since `pingTimeout ≤ pingInterval`
+    /// in this mode). Clients accept pings more often than `pingInterval`: they only wait
+    /// `pingInterval + pingTimeout` for the next one.
+    ///
+    /// When pongs reach the room as frames, it pings every `pingInterval` and checks each pong
+    /// `pingTimeout` after its ping, as the reference server does.
+    pub fn round(&self) -> u64 {
+        let cfg = &self.cfg;
+        match self.auto_response() {
+            AutoResponse::V4Pong => cfg.ping_interval.saturating_add(cfg.ping_timeout) / 2,
+            AutoResponse::V3Ping => cfg.ping_interval,
         }
     }
 
@@ -93,8 +117,10 @@ impl<H: Clone + PartialEq> Room<H> {
     /// under `V3Ping` a v3 client's sign of life, under `V4Pong` a v4 client's pong.
     pub fn on_alarm(&mut self, now: u64, auto_answered: impl Fn(&H) -> Option<u64>) -> Out<H> {
         let mut out = Vec::new();
+        self.now = now;
         let cfg = self.cfg;
         let mode = self.auto_response();
+        let round = self.round();
         let mut i = 0;
         while i < self.entries.len() {
             let e = &mut self.entries[i];
@@ -129,23 +155,28 @@ impl<H: Clone + PartialEq> Room<H> {
                 }
                 _ => None,
             };
+            let cause = cause.or_else(|| {
+                seat_deadline(c, cfg.seat_grace)
+                    .is_some_and(|t| now >= t)
+                    .then_some(Cause::SeatTimeout)
+            });
             match cause {
                 Some(cause) => self.close(i, cause, &mut out),
                 None => i += 1,
             }
         }
-        // Ping every v4 socket together once one is due, so a room wakes once per interval.
+        // Ping every v4 socket together once one is due, so a room wakes once per round.
         let due = self.entries.iter().any(|e| {
             e.conn.protocol == Protocol::V4
                 && !e.conn.awaiting_pong
-                && now >= e.conn.last_ping.saturating_add(cfg.ping_interval)
+                && now >= e.conn.last_ping.saturating_add(round)
         });
         if due {
             for e in &mut self.entries {
                 let c = &mut e.conn;
                 if c.protocol == Protocol::V4
                     && !c.awaiting_pong
-                    && now >= c.last_ping.saturating_add(cfg.ping_interval / 2)
+                    && now >= c.last_ping.saturating_add(round / 2)
                 {
                     c.awaiting_pong = true;
                     c.last_ping = now;
@@ -161,31 +192,36 @@ impl<H: Clone + PartialEq> Room<H> {
     pub fn next_alarm(&self) -> Option<u64> {
         let cfg = &self.cfg;
         let mode = self.auto_response();
+        let round = self.round();
         self.entries
             .iter()
             .map(|e| {
                 let c = &e.conn;
-                match c.protocol {
+                let heartbeat = match c.protocol {
                     Protocol::V3 => e
                         .last_seen
                         .saturating_add(cfg.ping_interval)
                         .saturating_add(cfg.ping_timeout),
-                    Protocol::V4 => {
-                        // A pong the platform answered is seen only at the next wake: the check
-                        // joins the next round instead of waking the room a second time.
-                        let heartbeat = if c.awaiting_pong && mode == AutoResponse::V3Ping {
-                            c.last_ping.saturating_add(cfg.ping_timeout)
-                        } else {
-                            c.last_ping.saturating_add(cfg.ping_interval)
-                        };
-                        if c.connected {
-                            heartbeat
-                        } else {
-                            heartbeat.min(c.opened_at.saturating_add(cfg.connect_timeout))
-                        }
+                    // A pong the platform answered is seen only at the next wake: the check
+                    // joins the next round instead of waking the room a second time.
+                    Protocol::V4 if c.awaiting_pong && mode == AutoResponse::V3Ping => {
+                        c.last_ping.saturating_add(cfg.ping_timeout)
                     }
-                }
+                    Protocol::V4 => c.last_ping.saturating_add(round),
+                };
+                let connect = (c.protocol == Protocol::V4 && !c.connected)
+                    .then(|| c.opened_at.saturating_add(cfg.connect_timeout));
+                [Some(heartbeat), connect, seat_deadline(c, cfg.seat_grace)]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .unwrap_or(heartbeat)
             })
             .min()
     }
+}
+
+/// When a socket without a seat is closed for not asking for one (`grace` 0: never).
+fn seat_deadline(c: &super::Conn, grace: u64) -> Option<u64> {
+    (!c.seated && grace > 0).then(|| c.free_since.max(c.opened_at).saturating_add(grace))
 }

@@ -91,6 +91,8 @@ impl<H: Clone> Entry<H> {
 pub struct Room<H> {
     cfg: Config,
     entries: Vec<Entry<H>>,
+    /// The time of the event being handled (ms since the epoch).
+    now: u64,
 }
 
 type Out<H> = Vec<Action<H>>;
@@ -100,6 +102,7 @@ impl<H: Clone + PartialEq> Room<H> {
         Room {
             cfg,
             entries: Vec::new(),
+            now: 0,
         }
     }
 
@@ -148,6 +151,7 @@ impl<H: Clone + PartialEq> Room<H> {
             ));
         }
         let opened_at = conn.opened_at;
+        self.now = self.now.max(opened_at);
         self.entries
             .push(Entry::new(handle, conn, opened_at, &self.cfg));
         out
@@ -179,6 +183,7 @@ impl<H: Clone + PartialEq> Room<H> {
     /// with 1009 for a frame over `maxPayload`. Returns the socket's index if the frame is to be
     /// handled.
     fn frame_in(&mut self, handle: &H, len: usize, now: u64, out: &mut Out<H>) -> Option<usize> {
+        self.now = now;
         let Some(i) = self.index(handle) else {
             out.push(Action::Close(handle.clone(), Cause::UnknownSession));
             return None;

@@ -95,6 +95,7 @@ impl<H: Clone + PartialEq> Room<H> {
         let peer = self.peer_of(i);
         let e = &mut self.entries[i];
         e.conn.seated = false;
+        e.conn.free_since = self.now;
         out.push(e.persist());
         if let Some(j) = peer {
             let room = self.entries[j].conn.room.clone();
