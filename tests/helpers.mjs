@@ -60,6 +60,8 @@ export function once(emitter, event, timeout = 10_000) {
 export async function startServer({ vars = {}, env = {}, args = [], timeout = 120_000 } = {}) {
   const port = await freePort();
   const persist = mkdtempSync(path.join(os.tmpdir(), "signal-state-"));
+  // No test browser may look up or reach a public STUN server: only loopback exists for tests.
+  vars = { ICE_SERVERS: "[]", ...vars };
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     path.join(ROOT, "node_modules/.bin/wrangler"),
