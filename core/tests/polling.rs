@@ -459,15 +459,12 @@ fn the_upgrade_keeps_the_seat_and_loses_or_repeats_nothing() {
 }
 
 #[test]
-fn a_poll_still_held_when_the_upgrade_completes_is_refused() {
+fn polls_after_the_probe_are_answered_at_once_so_the_client_can_pause() {
     let mut t = mid_upgrade();
     t.server.on_ws_text(9, "2probe", t.now);
-    assert_eq!(t.get("eio1").0, Ok(Poll::Wait));
-    let outs = t.server.on_ws_text(9, "5", t.now);
-    assert!(
-        outs.contains(&Out::Refuse("eio1".into(), HttpError::BadRequest)),
-        "{outs:?}"
-    );
+    assert_eq!(t.get_now("eio1"), text("6"));
+    t.server.on_ws_text(9, "5", t.now);
+    assert_eq!(t.get("eio1").0, Err(HttpError::BadRequest));
 }
 
 #[test]

@@ -9,8 +9,8 @@
 //!   or answered with a noop once it has waited `pingInterval` (the contract's "at the next
 //!   heartbeat at the latest"). A POST's payload is handed to the room packet by packet.
 //! - The **upgrade** (a websocket with the polling session's `sid`): the probe socket's `2probe`
-//!   is answered `3probe` and a pending GET released with a noop; while the probe is open a GET
-//!   finding nothing is held; the client's `5` moves the session (seat, ids, heartbeat, rate
+//!   is answered `3probe` and a pending GET released with a noop, as is any GET after it; the
+//!   client's `5` moves the session (seat, ids, heartbeat, rate
 //!   limit) onto the websocket ([`crate::room::Room::rebind`]) and the queue follows over it, so
 //!   nothing is lost or sent twice.
 //!
@@ -276,6 +276,9 @@ impl<W: Clone + PartialEq> Server<W> {
         }
         let answer = match s.polling.take() {
             Some(body) => Poll::Now(body),
+            // Probed: the client is pausing polling to send `5`; a poll must not keep it
+            // waiting (the reference server answers it with a noop within 100 ms).
+            None if s.polling.probed => Poll::Now(s.polling.take_or_noop()),
             None => {
                 s.polling.waiting_since = Some(now);
                 Poll::Wait
@@ -329,6 +332,16 @@ impl<W: Clone + PartialEq> Server<W> {
         self.flush(&mut outs);
         self.save_changed(&mut outs);
         (Ok(()), outs)
+    }
+
+    /// A POST of session `sid` whose body the caller knows (by its `Content-Length`) to be over
+    /// `maxPayload`, so it need not read it: the same outcome as [`Server::post`] with it.
+    pub fn post_oversize(&mut self, sid: &str) -> (Result<(), handshake::Error>, Outs<W>) {
+        if let Err(e) = self.polling_session(sid) {
+            return (Err(e), Vec::new());
+        }
+        let outs = self.kick(sid, Cause::TooBig);
+        (Err(handshake::Error::PayloadTooLarge), outs)
     }
 
     // -----------------------------------------------------------------------------------------
