@@ -248,6 +248,11 @@ export class RawSocket {
     );
   }
 
+  /** Waits for the TCP connection to end (ws 'close'), which is what many clients wait for. */
+  ended(timeout = 10_000) {
+    return waitFor(() => this.closeInfo, { timeout, interval: 10, what: "the TCP connection to end" });
+  }
+
   /** Frames not yet handed out (heartbeat frames excluded). */
   pending() {
     return this.frames.slice(this.cursor).filter((f) => f !== "2" && f !== "6");

@@ -141,6 +141,11 @@ impl<W: Clone + PartialEq> Server<W> {
         self.room.config()
     }
 
+    /// No session at all, on either transport.
+    pub fn is_empty(&self) -> bool {
+        self.room.is_empty() && self.polls.is_empty()
+    }
+
     /// Whether a new session may come in (see [`Room::can_accept`]).
     pub fn can_accept(&self) -> bool {
         self.room.can_accept()
