@@ -260,13 +260,18 @@ impl<W: Clone + PartialEq> Server<W> {
 
     /// A GET of session `sid`.
     pub fn poll(&mut self, sid: &str, now: u64) -> (Result<Poll, handshake::Error>, Outs<W>) {
-        if self.polls.get(sid).is_some_and(|s| s.closed_at.is_some()) {
-            // The last packets of a session the room closed.
-            let body = self.polls.remove(sid).map(|mut s| s.polling.take_or_noop());
-            return match body {
-                Some(body) => (Ok(Poll::Now(body)), Vec::new()),
-                None => (Err(handshake::Error::UnknownSid), Vec::new()),
+        if let Some(s) = self.polls.get_mut(sid).filter(|s| s.closed_at.is_some()) {
+            // A full room's session: its last packets, then the close packet alone.
+            let body = match s.polling.take() {
+                Some(body) => body,
+                None => {
+                    let close = [Frame::Text(engineio::CLOSE.to_string())];
+                    let body = payload::encode(s.polling.protocol, s.polling.base64, &close);
+                    self.polls.remove(sid);
+                    body
+                }
             };
+            return (Ok(Poll::Now(body)), Vec::new());
         }
         if let Err(e) = self.polling_session(sid) {
             return (Err(e), Vec::new());
@@ -304,6 +309,12 @@ impl<W: Clone + PartialEq> Server<W> {
         binary: bool,
         now: u64,
     ) -> (Result<(), handshake::Error>, Outs<W>) {
+        if self.polls.get(sid).is_some_and(|s| s.closed_at.is_some()) {
+            // A full room's session, told so; whatever its client says now (its close), it is
+            // gone.
+            self.polls.remove(sid);
+            return (Ok(()), Vec::new());
+        }
         if let Err(e) = self.polling_session(sid) {
             return (Err(e), Vec::new());
         }
@@ -634,30 +645,37 @@ impl<W: Clone + PartialEq> Server<W> {
         let Some(s) = self.polls.get_mut(sid) else {
             return;
         };
-        if cause == Cause::ClientClosed {
-            // The client knows: its pending GET only needs to come back.
-            s.polling.queue.clear();
-            s.polling
-                .queue
-                .push(Frame::Text(engineio::NOOP.to_string()));
-        } else {
-            s.polling
-                .queue
-                .push(Frame::Text(engineio::CLOSE.to_string()));
-        }
         if let Some(ws) = s.probe.take() {
             outs.push(Out::Close(ws, Cause::ProbeFailed));
         }
-        if s.polling.waiting_since.take().is_some() {
-            outs.push(Out::Respond(sid.to_string(), s.polling.take_or_noop()));
-            self.polls.remove(sid);
-        } else if cause == Cause::RoomFull {
-            // `full` and `41` must reach the client, or it would reconnect in a loop: as the
-            // reference server drains its buffer before such a close, the next GET takes them.
+        let waiting = s.polling.waiting_since.take().is_some();
+        if cause == Cause::RoomFull {
+            // `full` and `41` must reach the client, or it would reconnect in a loop. As the
+            // reference server drains its buffer before such a close, they go first, alone (a
+            // socket.io client handles a payload's events a tick after its packets: a close
+            // packet in the same payload would get there first and lose them), and the close
+            // packet comes with the poll after.
+            if waiting {
+                outs.push(Out::Respond(sid.to_string(), s.polling.take_or_noop()));
+            }
             s.closed_at = Some(now);
         } else {
-            // Any other close is at once, as the reference server's: the next request finds no
-            // session (HTTP 400).
+            if cause == Cause::ClientClosed {
+                // The client knows: its pending GET only needs to come back.
+                s.polling.queue.clear();
+                s.polling
+                    .queue
+                    .push(Frame::Text(engineio::NOOP.to_string()));
+            } else {
+                s.polling
+                    .queue
+                    .push(Frame::Text(engineio::CLOSE.to_string()));
+            }
+            if waiting {
+                outs.push(Out::Respond(sid.to_string(), s.polling.take_or_noop()));
+            }
+            // Any close but a full room's is at once, as the reference server's: the next
+            // request finds no session (HTTP 400).
             self.polls.remove(sid);
         }
         outs.push(Out::Forget(sid.to_string()));
