@@ -260,8 +260,19 @@ impl Object {
 
     /// The websocket that upgrades polling session `sid`.
     fn accept_probe(&self, sid: &str) -> Result<JsValue, JsValue> {
-        if let Err(err) = self.inner.borrow().server.check_probe(sid) {
-            return Ok(js(http_error(err)?));
+        match self.inner.borrow().server.check_probe(sid) {
+            Ok(()) => {}
+            // A session that is already on a websocket (or being upgraded): as the reference
+            // server, the websocket is accepted and closed at once. Not a hibernatable one:
+            // workerd would keep its TCP connection open for about 10 s after the close, since
+            // the client never sent anything on it.
+            Err(handshake::Error::BadRequest) => {
+                let pair = WebSocketPair::new()?;
+                pair.server.accept()?;
+                close(&pair.server, Cause::UpgradeRefused)?;
+                return Ok(js(Response::from_websocket(pair.client)?));
+            }
+            Err(err) => return Ok(js(http_error(err)?)),
         }
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);

@@ -164,8 +164,10 @@ describe("Socket.IO protocol conformance (profile: --env conformance)", () => {
       ws.send("40");
       assert.match(await ws.next(), /^40\{"sid":/);
       assert.equal((await get(sid)).status, 400);
-      // A second websocket with the same sid is refused.
-      await assert.rejects(RawSocket.open(polling, { extra: `&sid=${sid}` }), (e) => e.status === 400);
+      // A second websocket with the same sid is accepted and closed at once, TCP included.
+      const again = await RawSocket.open(polling, { extra: `&sid=${sid}` });
+      assert.equal((await again.closed()).code, 1002);
+      await again.ended(SLACK);
     });
   });
 
