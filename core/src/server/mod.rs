@@ -9,8 +9,8 @@
 //!   or answered with a noop once it has waited `pingInterval` (the contract's "at the next
 //!   heartbeat at the latest"). A POST's payload is handed to the room packet by packet.
 //! - The **upgrade** (a websocket with the polling session's `sid`): the probe socket's `2probe`
-//!   is answered `3probe` and a pending GET released with a noop, as is any GET after it; the
-//!   client's `5` moves the session (seat, ids, heartbeat, rate
+//!   is answered `3probe` and a pending GET released with a noop, as is any GET after it once it
+//!   has waited [`PROBED_POLL_HOLD`]; the client's `5` moves the session (seat, ids, heartbeat, rate
 //!   limit) onto the websocket ([`crate::room::Room::rebind`]) and the queue follows over it, so
 //!   nothing is lost or sent twice.
 //!
@@ -33,6 +33,12 @@ use crate::engineio;
 use crate::engineio::payload::{self, Body, Frame};
 use crate::handshake;
 use crate::room::{Action, Cause, Config, Conn, Room, Splice};
+
+/// Milliseconds a poll is held once the upgrade probe is answered: the client pauses polling
+/// then and sends `5` once its poll is back, so the poll is released with a noop soon (the
+/// reference server checks every 100 ms); a `5` that comes first refuses it instead, as any
+/// poll after the upgrade.
+pub const PROBED_POLL_HOLD: u64 = 100;
 
 /// A session as the room sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -286,9 +292,6 @@ impl<W: Clone + PartialEq> Server<W> {
         }
         let answer = match s.polling.take() {
             Some(body) => Poll::Now(body),
-            // Probed: the client is pausing polling to send `5`; a poll must not keep it
-            // waiting (the reference server answers it with a noop within 100 ms).
-            None if s.polling.probed => Poll::Now(s.polling.take_or_noop()),
             None => {
                 s.polling.waiting_since = Some(now);
                 Poll::Wait
@@ -547,10 +550,16 @@ impl<W: Clone + PartialEq> Server<W> {
                 s.polling.probe_since = None;
                 s.polling.probed = false;
             }
+            let release = if s.polling.probed {
+                PROBED_POLL_HOLD
+            } else if s.polling.probe_since.is_some() {
+                u64::MAX
+            } else {
+                hold
+            };
             if s.polling
                 .waiting_since
-                .is_some_and(|t| now >= t.saturating_add(hold))
-                && s.polling.probe_since.is_none()
+                .is_some_and(|t| now >= t.saturating_add(release))
             {
                 s.polling.waiting_since = None;
                 outs.push(Out::Respond(sid.clone(), s.polling.take_or_noop()));
@@ -566,9 +575,13 @@ impl<W: Clone + PartialEq> Server<W> {
         let cfg = self.room.config();
         let polls = self.polls.values().flat_map(|s| {
             [
-                s.polling
-                    .waiting_since
-                    .map(|t| t.saturating_add(cfg.ping_interval)),
+                s.polling.waiting_since.map(|t| {
+                    t.saturating_add(if s.polling.probed {
+                        PROBED_POLL_HOLD
+                    } else {
+                        cfg.ping_interval
+                    })
+                }),
                 s.polling
                     .probe_since
                     .map(|t| t.saturating_add(cfg.upgrade_timeout)),
