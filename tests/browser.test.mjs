@@ -14,6 +14,7 @@ import {
   openPage,
   stateOf,
   uniqueRoom,
+  waitForPhase,
   waitForRemoteFrames,
   waitForState,
 } from "./browser-helpers.mjs";
@@ -55,7 +56,7 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
   /** Opens the room in both browsers (the first waits, the second joins) and waits for the call. */
   async function call(room, opts) {
     const a = await open(alice, `/r/${room}`, opts);
-    await waitForState(a.page, "waiting");
+    await waitForPhase(a.page, "waiting");
     const b = await open(bob, `/r/${room}`, opts);
     await Promise.all([waitForState(a.page, "connected"), waitForState(b.page, "connected")]);
     return [a, b];
