@@ -32,11 +32,12 @@
 export const RECONNECTION = {
   reconnection: true,
   reconnectionAttempts: Infinity,
-  // Attempt n waits min(1000 · 2^n, 8000) ms ± 50 %: 0.5–1.5 s, 1–3 s, 2–6 s, then 4–8 s apart.
-  // The jitter spreads a deploy's thousands of dropped pages out instead of bringing them back
-  // in step (no reconnect storm).
+  // Attempt n waits min(1000 · 2^n ± 50 %, 5000) ms: 0.5–1.5 s, 1–3 s, 2–5 s, then 4–5 s apart
+  // (socket.io's own defaults). The jitter spreads a deploy's thousands of dropped pages out
+  // instead of bringing them back in step (no reconnect storm); the cap keeps a page that was
+  // away for long from waiting long once the server is back.
   reconnectionDelay: 1000,
-  reconnectionDelayMax: 8000,
+  reconnectionDelayMax: 5000,
   randomizationFactor: 0.5,
   // A connection attempt that hangs (a network that swallows packets) is given up after this.
   timeout: 10_000,

@@ -51,21 +51,53 @@ export function launchChromium() {
 /**
  * Opens `url` in a fresh context of `browser` and records the page's websockets, requests,
  * errors and console. `setup(context)` runs before the page loads (init scripts, routes); the
- * state recorder is always installed. Returns `{ page, context, sockets, requests, errors, logs, close() }`.
+ * state recorder is always installed. Returns
+ * `{ page, context, sockets, socketOpens: [{ at, url }], requests: [{ at, url, method }], errors, logs, close() }`.
  */
 export async function openPage(browser, url, { viewport = { width: 1280, height: 720 }, setup } = {}) {
   const context = await browser.newContext({ viewport });
   await recordStates(context);
   await setup?.(context);
   const page = await context.newPage();
-  const rec = { page, context, sockets: [], requests: [], errors: [], logs: [] };
-  page.on("websocket", (ws) => rec.sockets.push(ws));
+  const rec = { page, context, sockets: [], socketOpens: [], requests: [], errors: [], logs: [] };
+  page.on("websocket", (ws) => {
+    rec.sockets.push(ws);
+    rec.socketOpens.push({ at: Date.now(), url: ws.url() });
+  });
   page.on("request", (req) => rec.requests.push({ at: Date.now(), url: req.url(), method: req.method() }));
   page.on("pageerror", (err) => rec.errors.push(err.message));
   page.on("console", (msg) => rec.logs.push(`${msg.type()}: ${msg.text()}`));
   rec.close = () => context.close().catch(() => {});
   await page.goto(url);
   return rec;
+}
+
+/**
+ * The room pages a Chromium test opens, closed together at the end: `open()` one, or `call()`
+ * to open a room in two browsers (the first waits alone, the second joins) and wait for the call.
+ */
+export class Pages {
+  constructor() {
+    this.opened = [];
+  }
+
+  async open(browser, url, opts) {
+    const rec = await openPage(browser, url, opts);
+    this.opened.push(rec);
+    return rec;
+  }
+
+  async call([first, second], [urlA, urlB = urlA], opts) {
+    const a = await this.open(first, urlA, opts);
+    await waitForPhase(a.page, "waiting");
+    const b = await this.open(second, urlB, opts);
+    await Promise.all([waitForPhase(a.page, "connected"), waitForPhase(b.page, "connected")]);
+    return [a, b];
+  }
+
+  closeAll() {
+    return Promise.all(this.opened.map((rec) => rec.close()));
+  }
 }
 
 /** The requests `rec` made for `pathname` (e.g. "/config.json"). */

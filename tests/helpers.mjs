@@ -55,7 +55,10 @@ export function once(emitter, event, timeout = 10_000) {
 /**
  * Starts `wrangler dev` on a free port with its own state directory and the given vars
  * (e.g. `{ PING_INTERVAL: "1000" }`), and waits until it answers HTTP.
- * Returns `{ url, wsUrl, port, stop(), output() }`.
+ * Returns `{ url, wsUrl, port, stop(), kill(), restart(), output() }`: `kill()` ends the whole
+ * process tree at once (SIGKILL, no goodbye to any client: a crash, or a deploy's reset) and
+ * resolves once nothing listens on the port any more; `restart()` starts it again on the same
+ * port with the same `--persist-to` state and waits until it answers.
  */
 export async function startServer({ vars = {}, env = {}, args = [], timeout = 120_000 } = {}) {
   const port = await freePort();
@@ -63,68 +66,102 @@ export async function startServer({ vars = {}, env = {}, args = [], timeout = 12
   // No test browser may look up or reach a public STUN server: only loopback exists for tests.
   vars = { ICE_SERVERS: "[]", ...vars };
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const child = spawn(
-    path.join(ROOT, "node_modules/.bin/wrangler"),
-    [
-      "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", "0",
-      "--persist-to", persist,
-      "--show-interactive-dev-session=false",
-      ...varArgs,
-      ...args,
-    ],
-    {
+  const wranglerArgs = [
+    "dev",
+    "--ip", "127.0.0.1",
+    "--port", String(port),
+    "--inspector-port", "0",
+    "--persist-to", persist,
+    "--show-interactive-dev-session=false",
+    ...varArgs,
+    ...args,
+  ];
+  let out = "";
+  /** The running wrangler: { child, exited, dead }. */
+  let run = null;
+  const url = `http://127.0.0.1:${port}`;
+
+  function spawnWrangler() {
+    const child = spawn(path.join(ROOT, "node_modules/.bin/wrangler"), wranglerArgs, {
       cwd: ROOT,
-      detached: true, // own process group, so stop() reaches workerd too
+      detached: true, // own process group, so stop() and kill() reach workerd too
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...env },
-    },
-  );
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  let dead = false;
-  exited.then(() => (dead = true));
+    });
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const r = { child, dead: false };
+    r.exited = new Promise((resolve) => child.once("exit", resolve)).then(() => (r.dead = true));
+    return r;
+  }
 
-  const url = `http://127.0.0.1:${port}`;
+  async function ready() {
+    const r = run;
+    await waitFor(
+      async () => {
+        if (r.dead) throw new Error(`wrangler dev exited:\n${out}`);
+        const res = await fetch(url + "/", { signal: AbortSignal.timeout(2_000) });
+        return res.status === 200;
+      },
+      { timeout, interval: 200, what: `wrangler dev on port ${port}` },
+    );
+  }
+
+  /** Signals wrangler's whole process group; resolves when wrangler has exited. */
+  async function end(signal) {
+    const r = run;
+    if (!r || r.dead) return;
+    try {
+      process.kill(-r.child.pid, signal);
+    } catch {}
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-r.child.pid, "SIGKILL");
+      } catch {}
+    }, 5_000);
+    await r.exited;
+    clearTimeout(timer);
+  }
+
   const server = {
     port,
     url,
     wsUrl: `ws://127.0.0.1:${port}`,
     output: () => out,
     async stop() {
-      if (!dead) {
-        try {
-          process.kill(-child.pid, "SIGTERM");
-        } catch {}
-        const timer = setTimeout(() => {
-          try {
-            process.kill(-child.pid, "SIGKILL");
-          } catch {}
-        }, 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await end("SIGTERM");
       rmSync(persist, { recursive: true, force: true });
     },
+    async kill() {
+      await end("SIGKILL");
+      await waitFor(async () => !(await isListening(port)), {
+        timeout: 10_000,
+        what: `port ${port} to close`,
+      });
+    },
+    async restart() {
+      if (run && !run.dead) await server.kill();
+      run = spawnWrangler();
+      await ready();
+    },
   };
+  run = spawnWrangler();
   try {
-    await waitFor(
-      async () => {
-        if (dead) throw new Error(`wrangler dev exited:\n${out}`);
-        const res = await fetch(url + "/", { signal: AbortSignal.timeout(2_000) });
-        return res.status === 200;
-      },
-      { timeout, interval: 200, what: `wrangler dev on port ${port}` },
-    );
+    await ready();
   } catch (e) {
     await server.stop();
     throw new Error(`${e.message}\n--- wrangler output ---\n${out}`);
   }
   return server;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+export function isListening(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1");
+    sock.once("connect", () => (sock.destroy(), resolve(true)));
+    sock.once("error", () => resolve(false));
+  });
 }
 
 /**
@@ -276,12 +313,17 @@ export function eventFrame(name, ...args) {
 /**
  * A TCP proxy on 127.0.0.1 in front of `target` (a port), for faults a real network makes:
  * `blackhole()` stops forwarding bytes in both directions on every connection it carries,
- * without a FIN or RST (both ends see a silent peer), `restore()` forwards again. For each
- * connection it records when it last forwarded bytes from the client (`lastFromClient`).
+ * without a FIN or RST (both ends see a silent peer; a close from either end is not passed on
+ * either), `restore()` forwards again. By default a blackhole drops the bytes, as a dead link
+ * does; `blackhole({ hold: true })` keeps them instead (the network is down, TCP retransmits):
+ * on `restore()` whatever was sent meanwhile, new connections included, goes through, and so
+ * does any close that came in meanwhile. For each connection it records when it last forwarded
+ * bytes from the client (`lastFromClient`). With `refuseWebsocket`, a websocket upgrade request
+ * is answered `400 Bad Request` and the connection closed, as by a proxy that blocks websockets.
  */
 export class TcpProxy {
-  static async start(target) {
-    const proxy = new TcpProxy(target);
+  static async start(target, opts) {
+    const proxy = new TcpProxy(target, opts);
     await new Promise((resolve, reject) => {
       proxy.server.once("error", reject);
       proxy.server.listen(0, "127.0.0.1", resolve);
@@ -292,23 +334,45 @@ export class TcpProxy {
     return proxy;
   }
 
-  constructor(target) {
+  constructor(target, { refuseWebsocket = false } = {}) {
     this.target = target;
     this.forwarding = true;
+    this.holding = false;
     this.connections = [];
+    /** Websocket upgrades refused (with `refuseWebsocket`). */
+    this.refused = 0;
     this.server = net.createServer((client) => {
       const upstream = net.connect(target, "127.0.0.1");
-      const conn = { client, upstream, lastFromClient: 0 };
+      const conn = { client, upstream, lastFromClient: 0, held: { up: [], down: [] }, ended: false, first: true };
       this.connections.push(conn);
       client.on("data", (d) => {
-        if (!this.forwarding) return;
-        conn.lastFromClient = Date.now();
-        upstream.write(d);
+        if (conn.first && refuseWebsocket && /\r\nupgrade:[ \t]*websocket/i.test(d.toString("latin1"))) {
+          this.refused += 1;
+          client.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+          upstream.destroy();
+          return;
+        }
+        conn.first = false;
+        if (this.holding) {
+          conn.held.up.push(d);
+          client.pause();
+        } else if (this.forwarding) {
+          conn.lastFromClient = Date.now();
+          upstream.write(d);
+        }
       });
       upstream.on("data", (d) => {
-        if (this.forwarding) client.write(d);
+        if (this.holding) {
+          conn.held.down.push(d);
+          upstream.pause();
+        } else if (this.forwarding) client.write(d);
       });
       const end = () => {
+        // Through a blackhole not even a close gets across; it does once the network is back.
+        if (!this.forwarding) {
+          conn.ended = true;
+          return;
+        }
         client.destroy();
         upstream.destroy();
       };
@@ -316,16 +380,28 @@ export class TcpProxy {
       upstream.on("close", end);
       client.on("error", () => {});
       upstream.on("error", () => {});
+      if (this.holding) client.pause();
     });
   }
 
-  /** Stops forwarding: bytes that arrive are dropped, connections stay open. */
-  blackhole() {
+  /** Stops forwarding: bytes that arrive are dropped (or, with `hold`, kept), connections stay open. */
+  blackhole({ hold = false } = {}) {
     this.forwarding = false;
+    this.holding = hold;
+    if (hold) for (const c of this.connections) c.client.pause(), c.upstream.pause();
   }
 
   restore() {
     this.forwarding = true;
+    this.holding = false;
+    for (const c of this.connections) {
+      if (c.held.up.length) c.lastFromClient = Date.now();
+      for (const d of c.held.up.splice(0)) c.upstream.write(d);
+      for (const d of c.held.down.splice(0)) c.client.write(d);
+      c.client.resume();
+      c.upstream.resume();
+      if (c.ended) c.client.end(), c.upstream.end();
+    }
   }
 
   /** The latest time any connection forwarded client bytes. */
