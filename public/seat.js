@@ -157,6 +157,7 @@ export class Seat {
       this.#set(reason === "io server disconnect" ? "closed" : "offline");
     });
     socket.on("connect_error", (err) => {
+      console.debug("Socket.IO connect_error:", err?.message, err?.description ?? "");
       if (this.state === "full" || this.state === "left") return;
       // Not active: the server refused the Socket.IO connection itself; socket.io gives up.
       if (!socket.active) this.#set("closed");

@@ -287,31 +287,17 @@ function STATE_RECORDER() {
       sessionStorage.setItem(KEY, JSON.stringify(history));
     } catch {}
   };
-  new MutationObserver((records) => {
+  // Once per task that changed anything (what a person could ever see: nothing paints in between).
+  new MutationObserver(() => {
     const status = document.getElementById("status");
     if (!status) return;
-    if (!seen) {
-      // #status was just parsed: what it starts with.
-      now.state = status.getAttribute("data-state");
-      now.phase = document.body?.dataset.phase ?? null;
-      push();
-    }
-    // Each attribute change in turn, even several in one task: the value a record's change set
-    // is the old value of the next record for the same attribute, or the current value.
-    records.forEach((r, i) => {
-      if (r.type !== "attributes") return;
-      const key = r.target === status && r.attributeName === "data-state" ? "state"
-        : r.target === document.body && r.attributeName === "data-phase" ? "phase" : null;
-      if (!key) return;
-      const next = records.slice(i + 1).find((n) => n.target === r.target && n.attributeName === r.attributeName);
-      now[key] = next ? next.oldValue : r.target.getAttribute(r.attributeName);
-      push();
-    });
+    now.state = status.getAttribute("data-state");
+    now.phase = document.body?.dataset.phase ?? null;
+    push();
   }).observe(document, {
     subtree: true,
     childList: true,
     attributes: true,
-    attributeOldValue: true,
     attributeFilter: ["data-state", "data-phase"],
   });
 }

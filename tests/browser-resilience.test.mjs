@@ -15,6 +15,7 @@ import {
   launchChromium,
   phaseOf,
   pollPage,
+  requestsFor,
   stateOf,
   statesOf,
   uniqueRoom,
@@ -246,6 +247,51 @@ describe("a call survives what networks and deploys do", { skip: chromiumMissing
     }
   });
 
+  test("a network change before the heartbeat notices: the page's new socket takes its old seat over with its resume token, and the call goes on", async () => {
+    const proxy = await TcpProxy.start(server.port);
+    try {
+      const room = uniqueRoom("takeover");
+      const [a, b] = await pages.call([alice(), bob()], [roomUrl(room), roomUrl(room, proxy.url)]);
+      await waitForRemoteFrames(a.page);
+      const [id] = await rememberCall(a, b);
+      // The old connection is stranded (the server still holds the seat for it), and the
+      // browser moves to a new one at once, as after a network change it noticed.
+      proxy.strand();
+      const t0 = Date.now();
+      const oldSid = await b.page.evaluate(() => {
+        const sid = window.__duet.socket.id;
+        window.__duet.socket.io.engine.close();
+        return sid;
+      });
+      // Seated again on a new socket, in the same call; the partner saw the old seat go (`bye`:
+      // the server closed the stranded socket for the new one), then the same page back.
+      await pollPage(b.page, (sid) => window.__duet.socket.id && window.__duet.socket.id !== sid && document.body.dataset.phase === "connected", oldSid, {
+        timeout: 10_000,
+        what: "the page back in the call on a new socket",
+      });
+      await pollPage(a.page, (t0) => {
+        const h = window.__duetStates.filter((e) => e.at >= t0);
+        const away = h.findIndex((e) => e.phase === "peer-away");
+        return away >= 0 && h.slice(away).some((e) => e.phase === "connected") && document.body.dataset.phase === "connected";
+      }, t0, { timeout: 10_000, what: "the partner seeing the seat go and come back" });
+      const took = Date.now() - t0;
+      console.log(`# take-over: both pages back in the call ${took} ms after the network change`);
+      // Well before the heartbeat could have freed the old seat: the token did it.
+      assert.ok(took < PING_INTERVAL + PING_TIMEOUT, `took ${took} ms`);
+      assert.equal(tokenOf(b.socketOpens.at(-1).url), tokenOf(b.socketOpens[0].url));
+      for (const r of [a, b]) {
+        assert.equal(await samePc(r), true, "the page kept its RTCPeerConnection");
+        assert.equal(await r.page.evaluate(() => window.__duet.call.id), id);
+      }
+      await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
+      for (const r of [a, b]) await assertHistory(r);
+      assertNoPageErrors(a, b);
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   test("a page whose seat was taken while it was away says full at once, and stops; #status always has a data-state", async () => {
     const proxy = await TcpProxy.start(server.port);
     try {
@@ -300,11 +346,38 @@ describe("a call survives what networks and deploys do", { skip: chromiumMissing
 
       squatters.pop().kill();
       await waitForPhase(a.page, "waiting", 15_000);
-      await assertHistory(a, { never: ["full", "error"] });
+      await assertHistory(a, { never: ["full", "error"] }).catch((err) => {
+        err.message += `\n--- the page's connection errors ---\n${a.logs.filter((l) => /connect_error/.test(l)).join("\n")}`;
+        throw err;
+      });
       assertNoPageErrors(a);
       await a.close();
     } finally {
       for (const s of squatters) s.kill();
+    }
+  });
+
+  test("a network that blocks websockets: both pages fall back to long-polling and the call connects", async () => {
+    const proxy = await TcpProxy.start(server.port, { refuseWebsocket: true });
+    try {
+      const room = uniqueRoom("polling");
+      const [a, b] = await pages.call([alice(), bob()], [roomUrl(room, proxy.url)]);
+      await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
+      for (const r of [a, b]) {
+        assert.equal(await r.page.evaluate(() => window.__duet.socket.io.engine.transport.name), "polling");
+        assert.ok(r.socketOpens.length >= 1, "it tried websocket first");
+        assert.ok(requestsFor(r, "/socket.io/").length > 0, "then long-polling");
+      }
+      assert.ok(proxy.refused >= 2, `${proxy.refused} websocket upgrades refused`);
+      // The upgrade probe the server offers is refused too; the session stays on polling and
+      // relays signalling: mute on one side shows on the other.
+      await a.page.keyboard.press("m");
+      await b.page.locator("#remoteMuted").waitFor({ state: "visible", timeout: 10_000 });
+      for (const r of [a, b]) await assertHistory(r);
+      assertNoPageErrors(a, b);
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await proxy.stop();
     }
   });
 });

@@ -320,6 +320,7 @@ export function eventFrame(name, ...args) {
  * does any close that came in meanwhile. For each connection it records when it last forwarded
  * bytes from the client (`lastFromClient`). With `refuseWebsocket`, a websocket upgrade request
  * is answered `400 Bad Request` and the connection closed, as by a proxy that blocks websockets.
+ * `strand()` silences the connections open now for good and forwards new ones.
  */
 export class TcpProxy {
   static async start(target, opts) {
@@ -353,6 +354,7 @@ export class TcpProxy {
           return;
         }
         conn.first = false;
+        if (conn.stranded) return;
         if (this.holding) {
           conn.held.up.push(d);
           client.pause();
@@ -362,6 +364,7 @@ export class TcpProxy {
         }
       });
       upstream.on("data", (d) => {
+        if (conn.stranded) return;
         if (this.holding) {
           conn.held.down.push(d);
           upstream.pause();
@@ -369,7 +372,7 @@ export class TcpProxy {
       });
       const end = () => {
         // Through a blackhole not even a close gets across; it does once the network is back.
-        if (!this.forwarding) {
+        if (!this.forwarding || conn.stranded) {
           conn.ended = true;
           return;
         }
@@ -391,10 +394,20 @@ export class TcpProxy {
     if (hold) for (const c of this.connections) c.client.pause(), c.upstream.pause();
   }
 
+  /**
+   * Strands every connection open now: they go silent for good (no bytes, no close, either way),
+   * while new connections are forwarded as usual — a network change that leaves the old
+   * connections dead without either end being told.
+   */
+  strand() {
+    for (const c of this.connections) c.stranded = true;
+  }
+
   restore() {
     this.forwarding = true;
     this.holding = false;
     for (const c of this.connections) {
+      if (c.stranded) continue;
       if (c.held.up.length) c.lastFromClient = Date.now();
       for (const d of c.held.up.splice(0)) c.upstream.write(d);
       for (const d of c.held.down.splice(0)) c.client.write(d);
