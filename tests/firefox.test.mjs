@@ -13,6 +13,7 @@ import {
   firefoxMissing,
   launchFirefox,
   openFirefoxPage,
+  pollPage,
   statesOf,
   uniqueRoom,
   waitForPhase,
@@ -47,7 +48,7 @@ describe("the room page in two Firefox browsers", { skip: firefoxMissing() ?? fa
     return rec;
   }
 
-  test("two pages in one room connect, and each shows the other's video", async () => {
+  test("two pages in one room connect, each shows the other's video, and a dropped socket keeps the call", async () => {
     const room = uniqueRoom("firefox");
     const a = await open(alice, `/r/${room}`);
     await waitForPhase(a.page, "waiting");
@@ -68,6 +69,22 @@ describe("the room page in two Firefox browsers", { skip: firefoxMissing() ?? fa
       const states = (await statesOf(rec.page)).filter((e) => !e.load);
       assert.ok(states.length > 0 && states.every((e) => e.state), JSON.stringify(states));
     }
+
+    // Signalling drops on one side: the page reconnects, retakes its seat, and both keep the
+    // peer connection they had.
+    const oldSid = await a.page.evaluate(() => {
+      window.__pcBefore = window.__duet.pc;
+      const sid = window.__duet.socket.id;
+      window.__duet.socket.io.engine.close();
+      return sid;
+    });
+    await pollPage(a.page, (sid) => window.__duet.socket.id && window.__duet.socket.id !== sid && document.body.dataset.phase === "connected", oldSid, {
+      timeout: 15_000,
+      what: "the page back in the call on a new socket",
+    });
+    await waitForPhase(b.page, "connected");
+    assert.equal(await a.page.evaluate(() => window.__duet.pc === window.__pcBefore), true);
+    await waitForRemoteFrames(b.page);
     await Promise.all([a.close(), b.close()]);
   });
 });
