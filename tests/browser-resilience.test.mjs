@@ -320,6 +320,13 @@ describe("a call survives what networks and deploys do", { skip: chromiumMissing
       for (const r of [a, b, c]) await assertHistory(r, { never: r === b ? [] : ["full"] });
       assertNoPageErrors(a, b, c);
       await Promise.all([a.close(), b.close(), c.close()]);
+    } catch (err) {
+      // What each page went through, for a failure that does not say it by itself.
+      for (const r of pages.opened.slice(-3)) {
+        const h = await statesOf(r.page).catch(() => "closed");
+        err.message += `\n--- ${r.page.url()} ---\n${JSON.stringify(h)}\n${r.logs.filter((l) => /connect_error|warn/.test(l)).join("\n")}`;
+      }
+      throw err;
     } finally {
       await proxy.stop();
     }
