@@ -104,6 +104,9 @@ struct Object {
     /// Held long-polling GETs: the session id and the function that resolves the request's
     /// promise with its response.
     held: RefCell<Vec<(String, js_sys::Function)>>,
+    /// Long-polling POSTs whose bodies are still being read: the session id and when the
+    /// request arrived (a pong in it is a pong in time, whatever the alarm does meanwhile).
+    posting: RefCell<Vec<(String, u64)>>,
 }
 
 struct Inner {
@@ -159,6 +162,7 @@ impl RoomObject {
                 handler: Cell::new("constructor"),
                 statics: RefCell::new(Vec::new()),
                 held: RefCell::new(Vec::new()),
+                posting: RefCell::new(Vec::new()),
             }),
         }
     }
@@ -323,19 +327,27 @@ impl Object {
                 .ok()
                 .flatten()
                 .is_some_and(|t| t.starts_with("application/octet-stream"));
+            let arrived = now();
             let body = if length.is_some_and(|n| n > max_payload) {
                 None
             } else {
-                let buffer = JsFuture::from(req.array_buffer()?).await?;
-                Some(Uint8Array::new(&buffer).to_vec())
+                this.posting.borrow_mut().push((sid.clone(), arrived));
+                let buffer = JsFuture::from(req.array_buffer()?).await;
+                let mut posting = this.posting.borrow_mut();
+                if let Some(i) = posting.iter().position(|(s, t)| *s == sid && *t == arrived) {
+                    posting.swap_remove(i);
+                }
+                drop(posting);
+                Some(Uint8Array::new(&buffer?).to_vec())
             };
             this.trace("fetch (post body)");
             this.load();
-            this.catch_up();
+            // The packets count as of the request's arrival.
+            this.catch_up_at(arrived);
             let (result, outs) = {
                 let mut inner = this.inner.borrow_mut();
                 match &body {
-                    Some(bytes) => inner.server.post(&sid, bytes, binary, now()),
+                    Some(bytes) => inner.server.post(&sid, bytes, binary, arrived),
                     None => inner.server.post_oversize(&sid),
                 }
             };
@@ -413,24 +425,59 @@ impl Object {
         self.apply(outs, None);
         let _ = ws.close(Some(code), Some(reason));
         self.sync_platform();
+        self.abort_if_empty();
+    }
+
+    /// The last session is gone: the object resets itself. Nothing is lost (it has no state),
+    /// its memory goes at once, and — the reason — the TCP connections of sockets it closed end
+    /// now: workerd keeps a closed hibernatable socket's connection open until the object next
+    /// goes idle (about 10 s) when the client never sent a data frame (README, "Differences").
+    fn abort_if_empty(&self) {
+        let idle = self.inner.borrow().server.is_empty()
+            && self.held.borrow().is_empty()
+            && self.posting.borrow().is_empty();
+        if !idle {
+            return;
+        }
+        if self.log_wakes {
+            console_log!("[room] abort: last session gone");
+        }
+        let raw: &JsValue = self.state.as_raw().as_ref();
+        if let Ok(abort) = js_sys::Reflect::get(raw, &JsValue::from_str("abort")) {
+            if let Ok(abort) = abort.dyn_into::<js_sys::Function>() {
+                let _ = abort.call1(raw, &JsValue::from_str("the last session is gone"));
+            }
+        }
     }
 
     /// Alarm work that is already due when another event wakes the object (the alarm itself
     /// may come a little later): done first, so that no event finds a session that should
     /// have timed out.
     fn catch_up(&self) {
-        let due = matches!(self.inner.borrow().alarm, Alarm::Known(Some(t)) if now() >= t);
+        self.catch_up_at(now());
+    }
+
+    /// [`Object::catch_up`] as of time `at`.
+    fn catch_up_at(&self, at: u64) {
+        let due = matches!(self.inner.borrow().alarm, Alarm::Known(Some(t)) if at >= t);
         if due {
-            self.run_alarm();
+            self.run_alarm_at(at);
         }
     }
 
     fn run_alarm(&self) {
-        let outs = self
-            .inner
-            .borrow_mut()
-            .server
-            .on_alarm(now(), |ws| self.auto_response_time(ws));
+        self.run_alarm_at(now());
+    }
+
+    fn run_alarm_at(&self, at: u64) {
+        let outs = {
+            let posting = self.posting.borrow();
+            self.inner.borrow_mut().server.on_alarm(
+                at,
+                |ws| self.auto_response_time(ws),
+                |sid| posting.iter().find(|(s, _)| s == sid).map(|(_, t)| *t),
+            )
+        };
         self.apply(outs, None);
     }
 

@@ -141,6 +141,11 @@ impl<W: Clone + PartialEq> Server<W> {
         self.room.config()
     }
 
+    /// No session at all, on either transport.
+    pub fn is_empty(&self) -> bool {
+        self.room.is_empty() && self.polls.is_empty()
+    }
+
     /// Whether a new session may come in (see [`Room::can_accept`]).
     pub fn can_accept(&self) -> bool {
         self.room.can_accept()
@@ -502,11 +507,17 @@ impl<W: Clone + PartialEq> Server<W> {
     // Time
 
     /// Heartbeats, timeouts, held polls and upgrade timeouts due by `now`. `auto_answered` is
-    /// the platform's auto-response time of a websocket (see [`Room::on_alarm`]).
-    pub fn on_alarm(&mut self, now: u64, auto_answered: impl Fn(&W) -> Option<u64>) -> Outs<W> {
+    /// the platform's auto-response time of a websocket (see [`Room::on_alarm`]); `posting`, when
+    /// a polling session's POST arrived whose body is still being read (its pong may be in it).
+    pub fn on_alarm(
+        &mut self,
+        now: u64,
+        auto_answered: impl Fn(&W) -> Option<u64>,
+        posting: impl Fn(&str) -> Option<u64>,
+    ) -> Outs<W> {
         let actions = self.room.on_alarm(now, |p| match p {
             Peer::Ws(w) => auto_answered(w),
-            Peer::Poll(_) => None,
+            Peer::Poll(sid) => posting(sid),
         });
         let mut outs = self.apply(actions, None);
         let hold = self.room.config().ping_interval;
