@@ -3,7 +3,6 @@
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,35 +10,9 @@ import WebSocket from "ws";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/** A port the kernel says is free right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check` (sync or async) until it returns a truthy value; fails after `timeout` ms. */
-export async function waitFor(check, { timeout = 10_000, interval = 50, what = "condition" } = {}) {
-  const deadline = Date.now() + timeout;
-  let lastError;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${lastError ? `: ${lastError.message}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
+// Free ports, listening checks and bounded waits are shared with the benchmark (bench/).
+export { freePort, isListening, waitFor } from "../lib/net.mjs";
+import { freePort, isListening, waitFor } from "../lib/net.mjs";
 
 /** Resolves with the first value `emitter` gives for `event`, or rejects after `timeout` ms. */
 export function once(emitter, event, timeout = 10_000) {
@@ -153,15 +126,6 @@ export async function startServer({ vars = {}, env = {}, args = [], timeout = 12
     throw new Error(`${e.message}\n--- wrangler output ---\n${out}`);
   }
   return server;
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
-export function isListening(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, "127.0.0.1");
-    sock.once("connect", () => (sock.destroy(), resolve(true)));
-    sock.once("error", () => resolve(false));
-  });
 }
 
 /**
@@ -315,8 +279,8 @@ export function eventFrame(name, ...args) {
   return `42${JSON.stringify([name, ...args])}`;
 }
 
-// The TCP proxy for network faults lives in its own file; imported from here as before.
-export { TcpProxy } from "./tcp-proxy.mjs";
+// The TCP proxy for network faults, shared with the benchmark; imported from here as before.
+export { TcpProxy } from "../lib/tcp-proxy.mjs";
 
 /** Engine.IO long-polling payloads: v4 joined by \x1e, v3 as `<UTF-16 length>:<packet>`. */
 export function encodePayload(eio, packets) {

@@ -23,9 +23,9 @@ export function pinned(cpus, cmd, args) {
 /** Every process group started here, so that anything still alive can be stopped on exit. */
 const live = new Set();
 
-// The tests' helper: a port the kernel says is free right now.
-export { freePort } from "../../tests/helpers.mjs";
-import { freePort } from "../../tests/helpers.mjs";
+// Shared with the tests (lib/net.mjs): a port the kernel says is free right now.
+export { freePort } from "../../lib/net.mjs";
+import { freePort } from "../../lib/net.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

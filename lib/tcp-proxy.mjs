@@ -1,5 +1,5 @@
 // A TCP proxy for the network faults real networks make (silent drops, stranded connections,
-// websockets blocked), shared by the raw-socket and the browser tests.
+// websockets blocked), shared by the raw-socket tests, the browser tests and the benchmark.
 
 import net from "node:net";
 
