@@ -1,7 +1,9 @@
 // Baseline: what a user of the codelab would run instead of this project. Node + socket.io 4,
-// websocket transport only, implementing CONTRACT.md's room events (same frames, same log lines).
+// websocket transport only (`--transports polling,websocket` for socket.io's default, which the
+// long-polling benchmark uses), implementing CONTRACT.md's room events (same frames, same log
+// lines).
 //
-//   node bench/servers/socketio.mjs --port N [--ping-interval ms] [--ping-timeout ms]
+//   node bench/servers/socketio.mjs --port N [--ping-interval ms] [--ping-timeout ms] [--transports list]
 //
 // Deliberately idiomatic socket.io code (rooms via socket.join, relay via socket.to(room).emit),
 // the way the codelab's server is written, with the contract's two-seat rules added.
@@ -19,7 +21,7 @@ const httpServer = http.createServer((req, res) => {
   res.writeHead(404).end();
 });
 const io = new Server(httpServer, {
-  transports: ["websocket"],
+  transports: (args.transports ?? "websocket").split(","),
   pingInterval: Number(args["ping-interval"] ?? 25000),
   pingTimeout: Number(args["ping-timeout"] ?? 20000),
   maxHttpBufferSize: 65536,
