@@ -579,8 +579,16 @@ impl Object {
         let storage = self.state.storage();
         let storage = storage.as_raw();
         let written = match want {
+            // Never earlier than a millisecond from now. An alarm handler that sets the alarm
+            // earlier than the time the running alarm was scheduled for loses it: the platform
+            // treats it as the alarm just handled and deletes it when the handler ends, and the
+            // room then has no alarm at all (no pings, no timeouts) until something else wakes
+            // it. A due time already past can come out of `on_alarm` itself when a socket it
+            // closes changes the room's heartbeat mode (the last v3 client gone: rounds of
+            // `(pingInterval + pingTimeout) / 2` instead of `pingInterval`). Found by the churn
+            // soak (bench/soak.mjs --eio mixed); bench/README.md has the workerd probe.
             Some(t) => storage.set_alarm(
-                js_sys::Date::new(&JsValue::from_f64(t as f64)),
+                js_sys::Date::new(&JsValue::from_f64(t.max(now() + 1) as f64)),
                 js_sys::Object::new(),
             ),
             None => storage.delete_alarm(js_sys::Object::new()),
