@@ -23,6 +23,8 @@ import {
   writeWorkerdConfig,
 } from "./lib/servers.mjs";
 import { idleWakes } from "./lib/wake.mjs";
+import { costAndHeartbeat, costMarkdown } from "./lib/cost-report.mjs";
+import { callMarkdown, callRun, mergeResults, pollingMarkdown, pollingRun, scaleMarkdown, scaleRun } from "./lib/parts.mjs";
 
 // ---------- options ----------
 const argv = process.argv.slice(2);
@@ -55,6 +57,13 @@ const cfg = {
   // Servers on CPU 0, the load driver on CPU 1 (when there are two CPUs or more and taskset
   // exists), so that every server gets the same placement; --no-pin lets the kernel place them.
   pin: !has("--no-pin"),
+  // The parts of the run (all by default): relay (the R sweep, with CPU parity against the
+  // plain-JS object), wakes (idle-room wakes), cost (call cost and heartbeat settings), scale
+  // (2,000 idle rooms), call (time to a call in Chromium), polling (socket.io client joins and
+  // round trips over long-polling).
+  only: new Set(val("--only", "relay,wakes,cost,scale,call,polling").split(",")),
+  scaleRooms: Number(val("--scale-rooms", 2000)),
+  callTrials: Number(val("--call-trials", QUICK ? 3 : 8)),
 };
 if (cfg.before && !cfg.servers.includes("before")) cfg.servers.splice(1, 0, "before");
 /**
@@ -131,7 +140,7 @@ function dryRun() {
 }
 
 // ---------- one run ----------
-function runDriver(server, proto, rooms, tag, idleWait) {
+function runDriver(server, proto, rooms, tag, idleWait, extra = []) {
   const args = [
     path.join(ROOT, "bench/driver.mjs"),
     "--proto", proto,
@@ -145,6 +154,7 @@ function runDriver(server, proto, rooms, tag, idleWait) {
     "--warm", String(cfg.warm),
     "--join-concurrency", "1",
     "--idle-wait", String(idleWait),
+    ...extra,
   ];
   return new Promise((resolve) => {
     const [cmd, cmdArgs] = pinned(pin.driver, process.execPath, args);
@@ -153,7 +163,7 @@ function runDriver(server, proto, rooms, tag, idleWait) {
     let err = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
-    const killer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+    const killer = setTimeout(() => child.kill("SIGKILL"), 240_000 + rooms * 300);
     child.on("exit", () => {
       clearTimeout(killer);
       const line = out.trim().split("\n").pop();
@@ -314,7 +324,7 @@ async function main() {
   const REF = new Set(["wrangler"]);
   const maxRooms = Math.max(...cfg.rooms);
   let quietLeft = cfg.quietBudget;
-  for (let rep = 0; rep < cfg.reps; rep++) {
+  for (let rep = 0; rep < (cfg.only.has("relay") ? cfg.reps : 0); rep++) {
     for (const [ri, rooms] of cfg.rooms.entries()) {
       const kinds = cfg.servers.filter((k) => !REF.has(k) || rep < cfg.refReps);
       const n = kinds.length;
@@ -349,7 +359,7 @@ async function main() {
 
   // ---------- idle wakes ----------
   const wakes = [];
-  if (cfg.servers.includes("ours")) {
+  if (cfg.only.has("wakes")) {
     const variants = [{ interval: 2000, timeout: 1500, secs: cfg.wakeSecs }];
     if (cfg.longWake) variants.push({ interval: 12000, timeout: 5000, secs: 40 });
     for (const v of variants) {
@@ -365,17 +375,19 @@ async function main() {
   }
 
   // ---------- report ----------
-  const cpu1 = machineCpu();
   const med = (kind, rooms, p) => median((results[kind]?.[rooms] ?? []).filter((r) => !r.fatal).map((r) => get(r, p)));
   const cols = cfg.servers;
   const sections = [];
   const verdicts = [];
+  const parity = [];
   for (const rooms of cfg.rooms) {
     const headers = ["R = " + rooms, ...cols.map((k) => NAMES[k])];
     const hasBoth = cols.includes("ours") && cols.includes("socketio");
     if (hasBoth) headers.push("ours ÷ socket.io", "target");
     const hasBefore = cols.includes("ours") && cols.includes("before");
     if (hasBefore) headers.push("ours ÷ before");
+    const hasJs = cols.includes("ours") && cols.includes("jsdo");
+    if (hasJs) headers.push("ours ÷ JS DO");
     if (cols.includes("wrangler") && cols.includes("socketio")) headers.push("wrangler dev ÷ socket.io");
     if (cols.includes("jsdo") && cols.includes("socketio")) headers.push("JS DO ÷ socket.io");
     if (cols.includes("floor") && cols.includes("socketio")) headers.push("socket.io ÷ floor");
@@ -408,6 +420,11 @@ async function main() {
       if (hasBefore) {
         const r = ratio(v.ours, v.before);
         row.push(r == null ? "–" : `${r.toFixed(2)}×`);
+      }
+      if (hasJs) {
+        const r = ratio(v.ours, v.jsdo);
+        row.push(r == null ? "–" : `${r.toFixed(2)}×`);
+        if (key === "usPerMsg" && r != null) parity.push({ rooms, ours: v.ours, jsdo: v.jsdo, ratio: r });
       }
       if (cols.includes("wrangler") && cols.includes("socketio")) {
         const r = ratio(v.wrangler, v.socketio);
@@ -479,68 +496,117 @@ async function main() {
     );
   }
 
+  // ---------- the other parts ----------
+  const env = { distDir: dist.outdir, compatibilityDate: compat.date, baseVars: { ...compat.vars }, tmp };
+  const part = {};
+  const stamp = () => `Run: ${new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC")}, ${machine.cpu} (${machine.cores} cores), product commit ${machine.commit}, load average ${loadAvg()} at the end.`;
+  const mdParts = {};
+  if (cfg.only.has("cost")) {
+    await waitQuiet(Math.min(quietLeft, 20));
+    log("call cost and heartbeat settings (all designs at once, real heartbeat rounds) ...");
+    part.cost = await costAndHeartbeat(env, { quick: QUICK, log });
+    Object.assign(mdParts, costMarkdown(part.cost, stamp()));
+  }
+  if (cfg.only.has("scale")) {
+    await waitQuiet(Math.min(quietLeft, 20));
+    part.scale = await scaleRun({ rooms: cfg.scaleRooms, start: (k) => startServer(k, dist, compat), runDriver, log });
+    mdParts.scale = scaleMarkdown(part.scale, stamp());
+  }
+  if (cfg.only.has("polling")) {
+    await waitQuiet(Math.min(quietLeft, 20));
+    part.polling = await pollingRun({ env, quick: QUICK, log });
+    mdParts.polling = pollingMarkdown(part.polling, stamp());
+  }
+  if (cfg.only.has("call")) {
+    await waitQuiet(Math.min(quietLeft, 20));
+    part.call = await callRun({ env, trials: cfg.callTrials, log });
+    mdParts.call = callMarkdown(part.call, stamp());
+  }
+
+  const cpu1 = machineCpu();
   const bgCores = (cpu1.busy - cpu0.busy) / ((cpu1.total - cpu0.total) / machine.cores);
   const date = new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
   const secs = Math.round((Date.now() - t0) / 1000);
-  const md = `# Benchmark results
+  const head = `# Benchmark results
 
-Last run of \`bash bench/run.sh${QUICK ? " --quick" : ""}\` (see bench/README.md for the method).
+Last run of \`bash bench/run.sh${QUICK ? " --quick" : ""}${argv.includes("--only") ? ` --only ${[...cfg.only].join(",")}` : ""}\` (see bench/README.md for the method).
+Each section below says when it ran; a run with \`--only\` replaces only its own sections.
 
 - Date: ${date}; took ${secs} s
 - Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGb} GB RAM, Linux ${machine.kernel}
 - Load: load average ${machine.loadBefore} before the run, ${loadAvg()} after; over the whole run the machine
-  was ${(100 * bgCores / machine.cores).toFixed(0)} % busy (all processes, including these). The machine is shared:
-  "other load" in the tables is CPU used by processes outside the benchmark during the saturation phase.
+  was ${(100 * bgCores / machine.cores).toFixed(0)} % busy (all processes, including these).
 - Software: Node ${machine.node}, workerd ${machine.workerd}, wrangler ${machine.wrangler}, socket.io ${machine.socketio},
-  ws ${machine.ws}; product commit ${machine.commit}
-- CPU placement: ${machine.pinning}
-- Scenario: R rooms × 2 peers (joins one at a time), then ${cfg.rate} round trips/s in total for ${cfg.rateSecs} s
-  (after ${cfg.warm} s warm-up), then saturation for ${cfg.satSecs} s (after ${cfg.warm} s warm-up) with
-  max(4, ⌈128/R⌉) round-trip chains in flight per room. Payloads: 1 in 6 an SDP of 3–6 KB, else an ICE
-  candidate of ~200 B. ${cfg.reps} repetition(s), servers in rotated order, each started fresh per run
-  and warmed with one throw-away room; every figure is the median over the repetitions. Before each
-  run the benchmark waited (at most 20 s, ${cfg.quietBudget} s in all) for the rest of the machine to
-  use ≤ ${cfg.quiet} cores.${cfg.idleWait ? ` At R = ${Math.max(...cfg.rooms)} (first repetition) memory was read again after
-  ${cfg.idleWait} s of idleness (workerd evicts idle objects after ~10 s; their sockets stay open).` : ""}
+  ws ${machine.ws}, Chromium (Debian); product commit ${machine.commit}
+- CPU placement (relay sweep): ${machine.pinning}
 - Upload size (\`wrangler deploy --dry-run\`): ${dist.upload}, gzip ${dist.gzip}
+`;
+  if (cfg.only.has("relay")) {
+    const parityRows = parity.map((x) => [`R = ${x.rooms}`, fmt(x.ours), fmt(x.jsdo), `${x.ratio.toFixed(2)}×`, x.ratio <= 1.0 ? "✔" : "✘"]);
+    mdParts.relay = `## Relay: CPU per message against the platform floor, and against socket.io
 
-## Targets (ours on workerd ÷ socket.io, same run)
+${stamp()}
 
-${table(["target", "limit", ...cfg.rooms.map((r) => `R = ${r}`)], summaryRows)}
+Scenario: R rooms × 2 peers (joins one at a time), then ${cfg.rate} round trips/s in total for ${cfg.rateSecs} s
+(after ${cfg.warm} s warm-up), then saturation for ${cfg.satSecs} s (after ${cfg.warm} s warm-up) with
+max(4, ⌈128/R⌉) round-trip chains in flight per room. Payloads: 1 in 6 an SDP of 3–6 KB, else an ICE
+candidate of ~200 B. ${cfg.reps} repetition(s), servers in rotated order, each started fresh per run
+and warmed with one throw-away room; every figure is the median over the repetitions. Before each
+run the benchmark waited (at most 20 s, ${cfg.quietBudget} s in all) for the rest of the machine to
+use ≤ ${cfg.quiet} cores.${cfg.idleWait ? ` At R = ${Math.max(...cfg.rooms)} (first repetition) memory was read again after
+${cfg.idleWait} s of idleness (workerd evicts idle objects after ~10 s; their sockets stay open).` : ""}
 
-## Figures
+### Parity: server CPU µs per relayed message, ours ÷ the plain-JS object (target ≤ 1.0×)
+
+The plain-JS object (bench/servers/workerd-js-relay.js) does the same work per message as ours: Engine.IO
+and Socket.IO headers, the rate bucket, \`JSON.parse\` with a depth limit of 128, the reserved names, the
+forward of the frame as it arrived and the \`Got message:\` echo cut from it.
+
+${table(["R", "ours (µs/msg)", "JS object (µs/msg)", "ours ÷ JS", "≤ 1.0×"], parityRows)}
+
+### Against socket.io (reference; the throughput and memory targets were retired by issue 13)
+
+${table(["figure", "limit", ...cfg.rooms.map((r) => `R = ${r}`)], summaryRows)}
+
+### Figures
 
 Columns: our release build on bare workerd (production has no dev proxy); the same through
-\`wrangler dev\` (reference); a plain-JavaScript Durable Object doing the same room events on bare
-workerd (reference: what the platform itself costs, bench/servers/workerd-js-relay.js); the Node +
-socket.io 4 baseline; the bare Node \`ws\` relay floor${cfg.before ? `; "ours before": an earlier build of ours (\`--before\`), same method` : ""}. The wrangler dev column ran in the first
-${cfg.refReps} repetition(s) only.
+\`wrangler dev\` (reference); the plain-JavaScript Durable Object doing the same work on bare
+workerd (what the platform itself costs, bench/servers/workerd-js-relay.js); the Node +
+socket.io 4 baseline; the bare Node \`ws\` relay floor${cfg.before ? `; "ours before": an earlier build of ours (\`--before\`), same method` : ""}.
 Join = TCP connect + websocket upgrade → \`created\` (fresh room) / \`joined\` (existing room).
 "per server core" = relayed messages per CPU-second of the server's process tree (= 10⁶ ÷ µs per msg).
 
 ${sections.join("\n\n")}
 
-## Idle room: Durable Object wakes
-
-One room, two peers that only answer pings, on bare workerd with a short ping interval.
-"Object's own log lines" counts the product's \`[room] wake: object created\` / \`[room] handler: …\`
-lines (printed with \`LOG_WAKES=1\`; n/a if there are none): handler calls = wakes of a hibernated object;
-the harness count comes from bench/wake-wrap.mjs, which wraps the unchanged release build's
-\`Room\` class and prints a line per construction and per handler call.
-
-${wakeText || "not measured"}
-
-## Runs
+### Runs
 
 \`\`\`
 ${runLog.join("\n")}
 \`\`\`
 `;
+  }
+  if (cfg.only.has("wakes")) {
+    mdParts.wakes = `## Idle room: Durable Object wakes
+
+${stamp()}
+
+One room, two peers that only answer pings, on bare workerd with a short ping interval.
+"Object's own log lines" counts the product's \`[room] wake: object created\` / \`[room] handler: …\`
+lines (printed with \`LOG_WAKES=1\`): handler calls = wakes of a hibernated object; the harness count
+comes from bench/wake-wrap.mjs, which wraps the unchanged release build's \`Room\` class. While the
+platform takes the pongs, rounds are (pingInterval + pingTimeout) / 2 apart: 1.14 rounds per 2 s interval
+at 2000 / 1500.
+
+${wakeText || "not measured"}
+`;
+  }
+  const md = mergeResults(path.join(ROOT, "bench/RESULTS.md"), head, mdParts);
   console.log(`\n${md}`);
   if (cfg.write) {
     writeFileSync(path.join(ROOT, "bench/RESULTS.md"), md);
-    writeFileSync(path.join(ROOT, "bench/results.json"), JSON.stringify({ date, machine, cfg, dist, results, wakes }, null, 1));
-    log("wrote bench/RESULTS.md and bench/results.json");
+    writeFileSync(path.join(ROOT, "bench/results.json"), JSON.stringify({ date, machine, cfg: { ...cfg, only: [...cfg.only] }, dist, results, wakes, part }, null, 1));
+    log("wrote bench/RESULTS.md and bench/results.json (the latter is not committed)");
   }
 }
 

@@ -234,9 +234,11 @@ ${runLine}
 
 \`bash bench/run.sh --only cost\` (bench/lib/cost.mjs, bench/lib/prices.mjs). One two-person call per design on bare
 workerd: join, negotiation (hello both ways, a 5 KB offer, a 4 KB answer, 8 trickled candidates from each side,
-media state both ways), idle with heartbeats for ${res.quick ? 2 : "up to 6"} real rounds at the production settings (25 s / 20 s, so every
-round wakes the object from hibernation, as on Cloudflare), hang-up. An hour-long call = the one-off phases + the
-idle phase scaled to an hour of rounds. Counted from the harness around the unchanged build (bench/wake-wrap.mjs):
+media state both ways), a settling phase until the join's one-off alarms are past (a socket's seat grace fires once even
+for a socket that took its seat at once), idle with heartbeats for ${res.quick ? 2 : "up to 6"} real rounds at the production settings
+(25 s / 20 s, so every round wakes the object from hibernation, as on Cloudflare; counted from just after one alarm to
+just after the last), hang-up (counted until a round later, so that an alarm left set in the empty room shows). An
+hour-long call = the one-off phases + the idle phase scaled to an hour of rounds. Counted from the harness around the unchanged build (bench/wake-wrap.mjs):
 Worker requests, object requests (fetch, alarm), incoming websocket messages (pongs the platform answers never reach
 the object and are not billed), object constructions (wakes from hibernation), rows written (each setAlarm() and
 deleteAlarm() one row; SQL rows as workerd counts them). Awake time: the server's CPU time (workerd's clock stands

@@ -8,11 +8,13 @@
 //  2. negotiate: what our page sends to set up a call — `hello` both ways, the offer (5 KB SDP)
 //     and the answer (4 KB), 8 trickled ICE candidates from each side, `media` both ways — each
 //     message waiting for its delivery;
-//  3. idle: both peers only do heartbeats, for `idleRounds` heartbeat rounds at the production
+//  3. settle: until the join's one-off alarms are past (a socket's seat grace);
+//  4. idle: both peers only do heartbeats, for `idleRounds` heartbeat rounds at the production
 //     ping settings (25 s / 20 s by default): real time, not scaled, so that every round starts
 //     from hibernation as it does on Cloudflare (an object idle for 10 s is evicted);
-//  4. hang-up: A says `leave` and `bye` and closes; then B closes.
-// An hour-long call is join + negotiate + hang-up once, plus the idle phase scaled from its
+//  5. hang-up: A says `leave` and `bye` and closes; then B closes; counted until one round later
+//     (an alarm left set in the empty room would fire by then).
+// An hour-long call is join + negotiate + settle + hang-up once, plus the idle phase scaled from its
 // rounds to the number of rounds in an hour (3,600 s ÷ the round length). The round length is
 // the design's: (pingInterval + pingTimeout) ÷ 2 for ours and the plain-JS object while the
 // platform takes pongs, pingInterval otherwise (v3 clients ping every pingInterval).
@@ -246,6 +248,7 @@ export async function runCall(design, env, { interval = 25000, timeout = 20000, 
     b.join();
     await b.until(() => b.has("joined") && b.has("ready"), 15_000, "joined+ready");
     await a.until(() => a.has("join") && a.has("ready"), 15_000, "join+ready");
+    const bJoinedAt = performance.now();
     cut("join");
 
     for (const [from, payload] of NEGOTIATION) {
@@ -258,10 +261,41 @@ export async function runCall(design, env, { interval = 25000, timeout = 20000, 
     await sleep(300);
     cut("negotiate");
 
+    // One-off alarms of the join (a socket's seat grace, SEAT_GRACE after it opened, fires even
+    // when the socket took its seat at once) belong to the call, not to every round: the idle
+    // phase starts once they are past, just after a heartbeat alarm.
+    const alarmsSoFar = () => (server.output().slice(mark.out).match(/bench-wrap alarm/g) ?? []).length;
+    const nextAlarm = async (limitMs) => {
+      const n = alarmsSoFar();
+      const until = performance.now() + limitMs;
+      while (alarmsSoFar() === n && performance.now() < until) await sleep(20);
+      // The handler's own work (pings sent, alarm set) is part of its round.
+      await sleep(300);
+      return alarmsSoFar() > n;
+    };
+    const hasAlarms = d.server !== "awake";
+    await sleep(Math.max(0, 11_500 - (performance.now() - bJoinedAt)));
+    // (A v3 room's first heartbeat alarm comes pingInterval + pingTimeout after its last frame.)
+    if (hasAlarms) await nextAlarm(interval + timeout + 5000);
+    cut("settle");
+
     const pingsBefore = a.pings + b.pings;
     const idleStart = performance.now();
     log(`${design}: idle for ${idleRounds} rounds of ${round} ms ...`);
-    await sleep(idleRounds * round + 300);
+    let idleRoundsSeen = idleRounds;
+    if (hasAlarms) {
+      // Exactly `idleRounds` heartbeat rounds: from just after one alarm to just after the
+      // idleRounds-th next. (A room whose rounds need two alarms each — a pong deadline and a
+      // ping — counts them by time instead.)
+      const until = idleStart + idleRounds * round + 10_000;
+      while (performance.now() < until && (performance.now() - idleStart) < idleRounds * round - round / 2) {
+        if (!(await nextAlarm(until - performance.now()))) break;
+      }
+      idleRoundsSeen = (performance.now() - idleStart) / round;
+      if (Math.abs(idleRoundsSeen - Math.round(idleRoundsSeen)) < 0.2) idleRoundsSeen = Math.round(idleRoundsSeen);
+    } else {
+      await sleep(idleRounds * round);
+    }
     const idleSecs = (performance.now() - idleStart) / 1000;
     const pings = a.pings + b.pings - pingsBefore;
     cut("idle");
@@ -273,17 +307,17 @@ export async function runCall(design, env, { interval = 25000, timeout = 20000, 
     a.close();
     await sleep(300);
     b.close();
-    // Until the object has finished (closes handled, alarms deleted, the empty room reset).
-    await sleep(2000);
+    // Until the object has finished: closes handled, the empty room reset, and any alarm still
+    // set (one round at most) has fired.
+    await sleep(round + 2000);
     cut("hangup");
     const rssAfter = rssKb([server.pid]);
 
     const roundsPerHour = 3_600_000 / round;
-    const idleRoundsSeen = (idleSecs * 1000) / round;
     const perRound = Object.fromEntries(Object.entries(phases.idle.units).map(([k, v]) => [k, v / idleRoundsSeen]));
     // An hour-long call: the one-off phases plus an hour of idle rounds (minus what the one-off
     // phases took, which is negligible against an hour and ignored).
-    let hour = addUnits(addUnits(phases.join.units, phases.negotiate.units), phases.hangup.units);
+    let hour = addUnits(addUnits(addUnits(phases.join.units, phases.negotiate.units), phases.settle.units), phases.hangup.units);
     hour = addUnits(hour, perRound, roundsPerHour);
     if (d.server === "awake") hour.awakeSec = 3600;
     return {

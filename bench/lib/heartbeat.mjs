@@ -7,6 +7,7 @@
 
 import { TcpProxy } from "../../lib/tcp-proxy.mjs";
 import { WsPeer, seatPair, sleep } from "./clients.mjs";
+import { roundMs } from "./cost.mjs";
 import { startSocketIo, startWorkerd, writeWorkerdConfig } from "./servers.mjs";
 
 /**
@@ -37,17 +38,19 @@ export async function detection(setting, env, { trials = 3, log = () => {} } = {
       await seatPair(a, b);
       rooms.push(r);
     }
-    // Drops spread over one heartbeat cycle, after one cycle of normal life.
+    // Drops spread over one heartbeat round (the time between two pings), after a round of
+    // normal life, so that they fall at different moments of the ping cycle.
     const cycle = interval + timeout;
-    await sleep(interval);
+    const round = setting.server === "socketio" ? interval : roundMs(eio === 3 ? "ours-v3" : "ours-v4", interval, timeout);
+    await sleep(round);
     const t0 = Date.now();
     rooms.forEach((r, j) => {
       setTimeout(() => {
         r.dropAt = Date.now();
         r.proxy.blackhole();
-      }, (j * cycle) / trials);
+      }, (j * round) / trials);
     });
-    log(`heartbeat ${setting.server} ${interval}/${timeout} v${eio}: ${trials} drops over ${cycle} ms ...`);
+    log(`heartbeat ${setting.server} ${interval}/${timeout} v${eio}: ${trials} drops over ${round} ms ...`);
     // Every partner is told within the bound; wait a little beyond it (bounded).
     const deadline = t0 + cycle + cycle + 5000;
     while (Date.now() < deadline && rooms.some((r) => r.bye === null)) await sleep(100);
