@@ -193,7 +193,8 @@ async function startServer(kind, dist, compat) {
     case "wrangler":
       return startWranglerDev(mkdtempSync(path.join(tmp, "wrangler-state-")), BENCH_VARS);
     case "jsdo":
-      return startWorkerd(writeJsRelayConfig(mkdtempSync(path.join(tmp, "jsdo-")), compat.date));
+      // The same lifted rate limit as ours (the object consults its bucket for every packet too).
+      return startWorkerd(writeJsRelayConfig(mkdtempSync(path.join(tmp, "jsdo-")), compat.date, { vars: BENCH_VARS }));
     case "socketio":
       return startSocketIo();
     case "floor":

@@ -146,7 +146,9 @@ async function profileServer(kind) {
   } else if (kind === "jsdo") {
     const dir = mkdtempSync(path.join(tmp, "js-"));
     const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-    const config = writeJsRelayConfig(dir, /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1]);
+    const config = writeJsRelayConfig(dir, /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1], {
+      vars: { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_KICK_AFTER: "1000000000" },
+    });
     child = spawn(WORKERD, ["serve", config, "--experimental", `--socket-addr=http=127.0.0.1:${port}`, `--inspector-addr=127.0.0.1:${inspectorPort}`], {
       detached: true,
       stdio: "ignore",
