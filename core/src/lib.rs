@@ -15,11 +15,14 @@
 //! - [`handshake`]: the `/socket.io/` request checks and the reference server's HTTP errors,
 //!   and room-name validation.
 //! - [`ids`]: session and room ids as URL-safe base64.
+//! - [`ice`]: what `/config.json` answers: the TURN provider from the vars, TURN REST API
+//!   credentials (HMAC-SHA1), Cloudflare's answer checked and filtered, the rate limiter's key.
 //! - [`room`]: the two-seat room state machine (the codelab's `create or join` protocol),
 //!   heartbeats and timeouts; its own `# Layout` names its parts.
 
 pub mod engineio;
 pub mod handshake;
+pub mod ice;
 pub mod ids;
 pub mod json;
 pub mod room;
