@@ -7,6 +7,7 @@
 //! - [`room_object`]: the `Room` Durable Object, thin glue between the hibernatable websocket API
 //!   and the pure state machine in `signal_core::room`.
 //! - [`config`]: settings from wrangler vars.
+//! - [`ice`]: `/config.json`, the page's ICE servers with TURN credentials minted per answer.
 //!
 //! Static files (`public/`, plus the socket.io-client bundle copied there at build time) are served
 //! by the platform's assets router before this code runs; only paths with no file reach it.
@@ -24,6 +25,7 @@ use worker::worker_sys::web_sys;
 use worker::*;
 
 pub mod config;
+pub mod ice;
 pub mod room_object;
 
 /// The binding of the room Durable Object namespace in `wrangler.toml`.
@@ -94,7 +96,7 @@ async fn route(req: Request, env: Env) -> Result<Response> {
         return new_room(&url);
     }
     if path == "/config.json" {
-        return client_config(&env);
+        return ice::config_json(&req, &env).await;
     }
     if let Some(room) = path.strip_prefix("/r/") {
         return room_page(room, &url, &env).await;
@@ -171,15 +173,6 @@ async fn room_page(room: &str, url: &Url, env: &Env) -> Result<Response> {
     env.assets(ASSETS_BINDING)?
         .fetch(page.to_string(), None)
         .await
-}
-
-/// `/config.json`: what the page needs from the deployment (its ICE servers).
-fn client_config(env: &Env) -> Result<Response> {
-    let body = format!("{{\"iceServers\":{}}}", config::ice_servers(env));
-    let headers = Headers::new();
-    headers.set("Content-Type", "application/json")?;
-    headers.set("Cache-Control", "no-store")?;
-    Ok(Response::ok(body)?.with_headers(headers))
 }
 
 fn not_found() -> Result<Response> {
