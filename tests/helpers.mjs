@@ -2,7 +2,7 @@
 // sockets that record every frame, and condition waits with bounded timeouts (no fixed sleeps).
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -54,15 +54,21 @@ export function once(emitter, event, timeout = 10_000) {
 
 /**
  * Starts `wrangler dev` on a free port with its own state directory and the given vars
- * (e.g. `{ PING_INTERVAL: "1000" }`), and waits until it answers HTTP.
- * Returns `{ url, wsUrl, port, stop(), output() }`.
+ * (e.g. `{ PING_INTERVAL: "1000" }`) and secrets (e.g. `{ TURN_SECRET: "…" }`), and waits until
+ * it answers HTTP. Returns `{ url, wsUrl, port, stop(), output() }`.
+ *
+ * Secrets go through a file of their own (`--env-file`, mode 0600, deleted on stop), never the
+ * command line; wrangler then shows them as "(hidden)". The file is passed even when empty, so a
+ * developer's `.dev.vars` or `.env` (e.g. a TURN_SECRET for `npm start`) never reaches a test.
  */
-export async function startServer({ vars = {}, env = {}, args = [], timeout = 120_000 } = {}) {
+export async function startServer({ vars = {}, secrets = {}, env = {}, args = [], timeout = 120_000 } = {}) {
   const port = await freePort();
   const persist = mkdtempSync(path.join(os.tmpdir(), "signal-state-"));
   // No test browser may look up or reach a public STUN server: only loopback exists for tests.
   vars = { ICE_SERVERS: "[]", ...vars };
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const secretsFile = path.join(persist, "secrets.env");
+  writeFileSync(secretsFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join(""), { mode: 0o600 });
   const child = spawn(
     path.join(ROOT, "node_modules/.bin/wrangler"),
     [
@@ -72,6 +78,7 @@ export async function startServer({ vars = {}, env = {}, args = [], timeout = 12
       "--inspector-port", "0",
       "--persist-to", persist,
       "--show-interactive-dev-session=false",
+      "--env-file", secretsFile,
       ...varArgs,
       ...args,
     ],
