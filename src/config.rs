@@ -13,6 +13,7 @@
 //! | `RATE_KICK_AFTER` | `rate_kick_after` |
 //! | `MAX_PENDING` | `max_pending` |
 //! | `SEAT_GRACE` | `seat_grace` (0 allowed: no limit) |
+//! | `UPGRADE_TIMEOUT` | `upgrade_timeout` |
 //!
 //! Not room settings: `ICE_SERVERS` (the page's `iceServers`, [`ice_servers`]) and `LOG_WAKES`
 //! ([`log_wakes`]).
@@ -43,6 +44,7 @@ pub fn room(env: &Env) -> Config {
         rate_kick_after: or(env, "RATE_KICK_AFTER", d.rate_kick_after),
         max_pending: or(env, "MAX_PENDING", d.max_pending),
         seat_grace: number(env, "SEAT_GRACE").unwrap_or(d.seat_grace),
+        upgrade_timeout: or(env, "UPGRADE_TIMEOUT", d.upgrade_timeout),
     }
 }
 

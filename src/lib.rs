@@ -104,7 +104,8 @@ async fn route(req: Request, env: Env) -> Result<Response> {
     not_found()
 }
 
-/// `/socket.io/`: the reference server's checks, then the room's Durable Object.
+/// `/socket.io/` (websocket upgrades and long-polling requests alike): the reference server's
+/// checks, then the room's Durable Object.
 fn socket_io(req: &web_sys::Request, env: &Env) -> Result<Promise> {
     match judge_handshake(req)? {
         Ok(accepted) => {
@@ -134,13 +135,22 @@ pub fn judge_handshake(
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     let query = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    Ok(handshake::check(query, is_upgrade, config::default_room()))
+    let method = handshake::Method::parse(&req.method());
+    Ok(handshake::check(
+        query,
+        method,
+        is_upgrade,
+        config::default_room(),
+    ))
 }
 
-/// HTTP 400 with the reference server's JSON body (429 for a room's connection cap).
+/// HTTP 400 with the reference server's JSON body (429 for a room's connection cap, 413 with
+/// no body for a long-polling body over `maxPayload`).
 pub fn handshake_error(err: handshake::Error) -> Result<Response> {
     let headers = Headers::new();
-    headers.set("Content-Type", "application/json")?;
+    if !err.body().is_empty() {
+        headers.set("Content-Type", "application/json")?;
+    }
     Ok(Response::ok(err.body())?
         .with_status(err.status())
         .with_headers(headers))

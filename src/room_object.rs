@@ -1,47 +1,56 @@
-//! The `Room` Durable Object: one per room name, holding that room's websockets.
+//! The `Room` Durable Object: one per room name, holding that room's sessions — websockets, and
+//! long-polling sessions with their held requests.
 //!
 //! ## Hibernation
-//! Sockets are accepted with the hibernation API (`acceptWebSocket`), so an idle room costs
+//! Websockets are accepted with the hibernation API (`acceptWebSocket`), so an idle room costs
 //! nothing: the platform keeps the connections open, evicts the object from memory, and creates
 //! it again (the constructor runs anew) when a message, a close or the alarm arrives. Anything
-//! kept only in memory is lost then. So each socket's state (`signal_core::room::Conn`: ids,
-//! protocol, seat, heartbeat) is written to the socket's own attachment whenever it changes, and
-//! a fresh object rebuilds the room from `getWebSockets()` before handling its first event. Seats
-//! are never stored anywhere else.
+//! kept only in memory is lost then. So each websocket's state (`signal_core::room::Conn`: ids,
+//! protocol, seat, heartbeat; or, for an upgrade probe, the session it upgrades) is written to
+//! the socket's own attachment whenever it changes, and a long-polling session's record (its
+//! `Conn` and its queue of packets for the client) to the object's SQLite storage. A fresh
+//! object rebuilds the room from both before handling its first event. Seats are never stored
+//! anywhere else. A long-polling session keeps the object awake only while one of its requests
+//! is pending (a held GET is an open request); between requests it hibernates like the rest.
 //!
 //! ## Heartbeats without timers
 //! `setTimeout` would keep the object awake; an alarm does not. One alarm per room, at the time
-//! the state machine asks for (`Room::next_alarm`), sends Engine.IO v4 pings and closes sockets
-//! that stayed silent. The platform answers one client frame per object by itself
-//! (`setWebSocketAutoResponse`), without waking it, and records when it did for each socket.
-//! In a room of v4 clients that frame is the pong `3` (answered with a noop `6`): the alarm that
-//! sends a round of pings also checks the previous round's pong times, so an idle room wakes once
-//! per ping interval and pongs never wake it. While a v3 client is in the room the frame is the v3
-//! ping `2` (answered `3`), the v3 client's sign of life; v4 pongs then arrive as messages, and
-//! the last one of a round moves the alarm to the next round.
+//! the core asks for (`Server::next_alarm`), sends Engine.IO v4 pings, closes sockets that stayed
+//! silent or never took a seat, and answers held polls that waited a ping interval. The platform
+//! answers one client frame per object by itself (`setWebSocketAutoResponse`), without waking
+//! it, and records when it did for each socket: in a room of v4 clients that frame is the pong
+//! `3` (answered with a noop `6`), so pongs never wake the room; while a v3 client is in the room
+//! it is the v3 ping `2` (answered `3`), the v3 client's sign of life. Whatever event wakes the
+//! object first does any alarm work already due, so a request never finds a session that should
+//! have timed out.
 //!
-//! ## A hand-written binding, every handler synchronous
+//! ## A hand-written binding, handlers synchronous where they can be
 //! The class is exported with plain `#[wasm_bindgen]` rather than workers-rs's
 //! `#[durable_object]`, whose handlers are `async` (a Promise, a task and a microtask per call)
 //! and copy each frame into a Rust `String` with wasm-bindgen's character-by-character loop.
-//! Nothing here needs to wait: the alarm is written without awaiting the write (the platform's
-//! output gate holds our outgoing frames until it is stored, and resets the object if it fails)
-//! and is not read back after a wake (the first event after a wake writes it again). So every
-//! handler runs to completion in one call and returns nothing (or a `Response`). A text frame is
-//! copied into a reused buffer with the platform's `TextEncoder.encodeInto`, and a frame the room
-//! forwards unchanged (`Action::Forward`: the `message` relay, `42[...]` in, the same bytes out)
-//! is sent as the very JS string that arrived, without a copy back out.
+//! Websocket handlers, the alarm and GETs need not wait: the alarm is written without awaiting
+//! the write (the platform's output gate holds our outgoing frames until it is stored) and is
+//! not read back after a wake; SQLite writes are synchronous. Only a long-polling POST waits,
+//! for its body. A text frame is copied into a reused buffer with the platform's
+//! `TextEncoder.encodeInto`, and a frame the room forwards unchanged (the `message` relay) is
+//! sent as the very JS string that arrived.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
-use signal_core::handshake;
+use signal_core::engineio::payload::Body;
+use signal_core::handshake::{self, Method, Transport};
 use signal_core::ids;
-use signal_core::room::{self, Action, Conn};
+use signal_core::room::{self, Cause, Conn};
+use signal_core::server::{Attachment, Out, Poll, Server};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use worker::js_sys::{self, JsString, Uint8Array};
+use worker::js_sys::{self, JsString, Promise, Uint8Array};
+use worker::wasm_bindgen_futures::{self, JsFuture};
 use worker::worker_sys::{self, web_sys};
-use worker::{console_error, console_log, Env, Error, Response, State, WebSocket, WebSocketPair};
+use worker::{
+    console_error, console_log, Env, Error, Headers, Response, State, WebSocket, WebSocketPair,
+};
 
 use crate::config;
 
@@ -70,10 +79,10 @@ extern "C" {
 }
 
 /// The Durable Object class the platform instantiates (`class_name = "Room"` in wrangler.toml;
-/// the core's `room::Room` is the state machine it drives).
+/// the core's `room::Room` is the state machine it drives, through `server::Server`).
 #[wasm_bindgen(js_name = Room)]
 pub struct RoomObject {
-    object: Object,
+    object: Rc<Object>,
 }
 
 struct Object {
@@ -92,16 +101,21 @@ struct Object {
     handler: Cell<&'static str>,
     /// JS copies of the constant parts of spliced frames.
     statics: RefCell<Vec<(&'static str, JsString)>>,
+    /// Held long-polling GETs: the session id and the function that resolves the request's
+    /// promise with its response.
+    held: RefCell<Vec<(String, js_sys::Function)>>,
 }
 
 struct Inner {
-    room: room::Room<WebSocket>,
-    /// The room was rebuilt from the sockets' attachments since this object was created.
+    server: Server<WebSocket>,
+    /// The room was rebuilt from storage since this object was created.
     loaded: bool,
     /// The alarm as last written, so it is written only when it must change.
     alarm: Alarm,
     /// The auto-response pair as last set by this object (`None`: not yet).
     auto_response: Option<room::AutoResponse>,
+    /// The long-polling table exists (made at the first session's first record).
+    polling_table: bool,
 }
 
 /// What this object knows of the room's alarm.
@@ -112,6 +126,10 @@ enum Alarm {
     /// Set for this time (ms since the epoch), or not set.
     Known(Option<u64>),
 }
+
+/// Long-polling session records: one row per session.
+const CREATE_POLLING: &str =
+    "CREATE TABLE IF NOT EXISTS polling (sid TEXT PRIMARY KEY, record TEXT NOT NULL)";
 
 #[wasm_bindgen(js_class = Room)]
 impl RoomObject {
@@ -125,13 +143,14 @@ impl RoomObject {
             console_error!("[room] alarm write failed: {:?}", err);
         });
         RoomObject {
-            object: Object {
+            object: Rc::new(Object {
                 state: State::from(state),
                 inner: RefCell::new(Inner {
-                    room: room::Room::new(config::room(&env)),
+                    server: Server::new(config::room(&env)),
                     loaded: false,
                     alarm: Alarm::Unknown,
                     auto_response: None,
+                    polling_table: false,
                 }),
                 scratch: RefCell::new(Vec::new()),
                 encoder: Utf8Encoder::new(),
@@ -139,18 +158,34 @@ impl RoomObject {
                 log_wakes,
                 handler: Cell::new("constructor"),
                 statics: RefCell::new(Vec::new()),
-            },
+                held: RefCell::new(Vec::new()),
+            }),
         }
     }
 
-    /// A websocket upgrade forwarded by the Worker.
-    pub fn fetch(&self, req: web_sys::Request) -> Result<web_sys::Response, JsValue> {
+    /// A `/socket.io/` request forwarded by the Worker: a websocket upgrade (a new session, or
+    /// the upgrade of a polling session) or a long-polling GET or POST. Answers a `Response`,
+    /// or a promise of one (a held GET, a POST whose body is still coming).
+    pub fn fetch(&self, req: web_sys::Request) -> Result<JsValue, JsValue> {
         let o = &self.object;
         o.trace("fetch");
         o.load();
-        let response = o.accept(&req).map_err(JsValue::from)?;
+        o.catch_up();
+        let accepted = match crate::judge_handshake(&req).map_err(JsValue::from)? {
+            Ok(a) => a,
+            Err(err) => return Ok(js(http_error(err)?)),
+        };
+        let answer = match (accepted.transport, accepted.sid.clone(), accepted.method) {
+            (Transport::WebSocket, None, _) => o.accept_websocket(accepted)?,
+            (Transport::WebSocket, Some(sid), _) => o.accept_probe(&sid)?,
+            (Transport::Polling, None, _) => o.open_polling(accepted)?,
+            (Transport::Polling, Some(sid), Method::Get) => o.poll(sid)?,
+            (Transport::Polling, Some(sid), _) => {
+                Object::post(self.object.clone(), sid, req).into()
+            }
+        };
         o.sync_platform();
-        Ok(response.into())
+        Ok(answer)
     }
 
     #[wasm_bindgen(js_name = webSocketMessage)]
@@ -158,6 +193,7 @@ impl RoomObject {
         let o = &self.object;
         o.trace("websocket_message");
         o.load();
+        o.catch_up();
         o.on_message(WebSocket::from(ws), &message);
         o.sync_platform();
     }
@@ -193,67 +229,150 @@ impl RoomObject {
         let o = &self.object;
         o.trace("alarm");
         o.load();
-        let actions = {
-            let mut inner = o.inner.borrow_mut();
-            // The alarm that woke us is spent.
-            inner.alarm = Alarm::Known(None);
-            inner.room.on_alarm(now(), |ws| o.auto_response_time(ws))
-        };
-        o.apply(actions, None);
+        // The alarm that woke us is spent.
+        o.inner.borrow_mut().alarm = Alarm::Known(None);
+        o.run_alarm();
         o.sync_platform();
     }
 }
 
 impl Object {
-    /// Accepts the websocket of an upgrade the handshake checks let through.
-    fn accept(&self, req: &web_sys::Request) -> worker::Result<Response> {
-        // The Worker checked already; the object does not trust its callers blindly.
-        let accepted = match crate::judge_handshake(req)? {
-            Ok(a) => a,
-            Err(err) => return crate::handshake_error(err),
-        };
-        if !self.inner.borrow().room.can_accept() {
-            return crate::handshake_error(handshake::Error::TooManyConnections);
+    /// A new websocket session.
+    fn accept_websocket(&self, accepted: handshake::Accepted) -> Result<JsValue, JsValue> {
+        if !self.inner.borrow().server.can_accept() {
+            return Ok(js(http_error(handshake::Error::TooManyConnections)?));
         }
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        let mut conn = Conn::new(
-            new_sid()?,
-            new_sid()?,
-            accepted.protocol,
-            accepted.room,
-            now(),
-        );
-        conn.resume = accepted.resume;
-        let actions = self.inner.borrow_mut().room.open(pair.server, conn);
-        self.apply(actions, None);
-        Response::from_websocket(pair.client)
+        let conn = new_conn(&accepted)?;
+        let outs = self
+            .inner
+            .borrow_mut()
+            .server
+            .open_websocket(pair.server, conn);
+        self.apply(outs, None);
+        Ok(js(Response::from_websocket(pair.client)?))
     }
 
-    /// A frame from a socket: text is handed to the room as UTF-8, binary as bytes.
+    /// The websocket that upgrades polling session `sid`.
+    fn accept_probe(&self, sid: &str) -> Result<JsValue, JsValue> {
+        if let Err(err) = self.inner.borrow().server.check_probe(sid) {
+            return Ok(js(http_error(err)?));
+        }
+        let pair = WebSocketPair::new()?;
+        self.state.accept_web_socket(&pair.server);
+        let outs = self
+            .inner
+            .borrow_mut()
+            .server
+            .open_probe(sid, pair.server, now());
+        self.apply(outs, None);
+        Ok(js(Response::from_websocket(pair.client)?))
+    }
+
+    /// A long-polling handshake: the open packet.
+    fn open_polling(&self, accepted: handshake::Accepted) -> Result<JsValue, JsValue> {
+        if accepted.method != Method::Get {
+            return Ok(js(http_error(handshake::Error::BadHandshakeMethod)?));
+        }
+        if !self.inner.borrow().server.can_accept() {
+            return Ok(js(http_error(handshake::Error::TooManyConnections)?));
+        }
+        let conn = new_conn(&accepted)?;
+        let (body, outs) = self
+            .inner
+            .borrow_mut()
+            .server
+            .open_polling(conn, accepted.base64);
+        self.apply(outs, None);
+        Ok(js(body_response(&body)?))
+    }
+
+    /// A long-polling GET: answered now, or held (a promise that a later `Out::Respond`
+    /// resolves).
+    fn poll(&self, sid: String) -> Result<JsValue, JsValue> {
+        let (answer, outs) = self.inner.borrow_mut().server.poll(&sid, now());
+        self.apply(outs, None);
+        Ok(match answer {
+            Ok(Poll::Now(body)) => js(body_response(&body)?),
+            Ok(Poll::Wait) => {
+                let mut resolver = None;
+                let promise = Promise::new(&mut |resolve, _reject| resolver = Some(resolve));
+                if let Some(resolve) = resolver {
+                    self.held.borrow_mut().push((sid, resolve));
+                }
+                promise.into()
+            }
+            Err(err) => js(http_error(err)?),
+        })
+    }
+
+    /// A long-polling POST: its body is read (unless its length is already too much), then
+    /// handed to the session.
+    fn post(this: Rc<Object>, sid: String, req: web_sys::Request) -> Promise {
+        wasm_bindgen_futures::future_to_promise(async move {
+            let max_payload = this.inner.borrow().server.config().max_payload;
+            let headers = req.headers();
+            let length = headers
+                .get("Content-Length")
+                .ok()
+                .flatten()
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            let binary = headers
+                .get("Content-Type")
+                .ok()
+                .flatten()
+                .is_some_and(|t| t.starts_with("application/octet-stream"));
+            let body = if length.is_some_and(|n| n > max_payload) {
+                None
+            } else {
+                let buffer = JsFuture::from(req.array_buffer()?).await?;
+                Some(Uint8Array::new(&buffer).to_vec())
+            };
+            this.trace("fetch (post body)");
+            this.load();
+            this.catch_up();
+            let (result, outs) = {
+                let mut inner = this.inner.borrow_mut();
+                match &body {
+                    Some(bytes) => inner.server.post(&sid, bytes, binary, now()),
+                    None => inner.server.post_oversize(&sid),
+                }
+            };
+            this.apply(outs, None);
+            this.sync_platform();
+            let response = match result {
+                Ok(()) => text_response("ok")?,
+                Err(err) => http_error(err)?,
+            };
+            Ok(web_sys::Response::from(response).into())
+        })
+    }
+
+    /// A frame from a websocket: text is handed to the core as UTF-8, binary as bytes.
     fn on_message(&self, ws: WebSocket, message: &JsValue) {
         let mut inner = self.inner.borrow_mut();
-        let max_payload = inner.room.config().max_payload;
+        let max_payload = inner.server.config().max_payload;
         let Some(text) = message.dyn_ref::<JsString>() else {
             let bytes = Uint8Array::new(message);
-            let actions = if bytes.length() as usize > max_payload {
-                inner.room.on_oversize(&ws, now())
+            let outs = if bytes.length() as usize > max_payload {
+                inner.server.on_ws_oversize(ws, now())
             } else {
-                inner.room.on_binary(&ws, &bytes.to_vec(), now())
+                inner.server.on_ws_binary(ws, &bytes.to_vec(), now())
             };
             drop(inner);
-            return self.apply(actions, None);
+            return self.apply(outs, None);
         };
         // Every UTF-16 unit takes at least one UTF-8 byte.
         let units = text.length() as usize;
         if units > max_payload {
-            let actions = inner.room.on_oversize(&ws, now());
+            let outs = inner.server.on_ws_oversize(ws, now());
             drop(inner);
-            return self.apply(actions, None);
+            return self.apply(outs, None);
         }
         let mut scratch = self.scratch.borrow_mut();
         let frame = self.utf8(text, &mut scratch);
-        let actions = inner.room.on_text(&ws, frame, now());
+        let outs = inner.server.on_ws_text(ws, frame, now());
         drop(inner);
         let incoming = Incoming {
             js: text,
@@ -261,7 +380,7 @@ impl Object {
             // As many UTF-16 units as UTF-8 bytes: all ASCII, so byte offsets are JS offsets.
             ascii: units == frame.len(),
         };
-        self.apply(actions, Some(&incoming));
+        self.apply(outs, Some(&incoming));
     }
 
     /// Copies a JS string into `buf` as UTF-8 with the platform's encoder.
@@ -289,10 +408,30 @@ impl Object {
     /// closing handshake is completed now, or the client would wait and then see 1006.
     fn client_gone(&self, ws: WebSocket, code: u16, reason: &str) {
         self.load();
-        let actions = self.inner.borrow_mut().room.on_close(&ws);
-        self.apply(actions, None);
+        self.catch_up();
+        let outs = self.inner.borrow_mut().server.on_ws_close(ws.clone());
+        self.apply(outs, None);
         let _ = ws.close(Some(code), Some(reason));
         self.sync_platform();
+    }
+
+    /// Alarm work that is already due when another event wakes the object (the alarm itself
+    /// may come a little later): done first, so that no event finds a session that should
+    /// have timed out.
+    fn catch_up(&self) {
+        let due = matches!(self.inner.borrow().alarm, Alarm::Known(Some(t)) if now() >= t);
+        if due {
+            self.run_alarm();
+        }
+    }
+
+    fn run_alarm(&self) {
+        let outs = self
+            .inner
+            .borrow_mut()
+            .server
+            .on_alarm(now(), |ws| self.auto_response_time(ws));
+        self.apply(outs, None);
     }
 
     fn trace(&self, handler: &'static str) {
@@ -302,34 +441,55 @@ impl Object {
         }
     }
 
-    /// Rebuilds the room from the sockets' attachments after the object was (re)created.
+    /// Rebuilds the room from storage after the object was (re)created: long-polling sessions
+    /// from their records, then the websockets from their attachments.
     fn load(&self) {
         let mut inner = self.inner.borrow_mut();
         if inner.loaded {
             return;
         }
+        inner.loaded = true;
+        let t = now();
+        let mut sessions = 0;
+        // No table yet: no long-polling session was ever stored here.
+        if let Ok(cursor) = self
+            .state
+            .storage()
+            .sql()
+            .exec("SELECT sid, record FROM polling", None)
+        {
+            inner.polling_table = true;
+            for row in cursor.raw().flatten() {
+                if let [worker::SqlStorageValue::String(sid), worker::SqlStorageValue::String(record)] =
+                    row.as_slice()
+                {
+                    if inner.server.restore_polling(sid, record, t) {
+                        sessions += 1;
+                    }
+                }
+            }
+        }
         let sockets = self.state.get_websockets();
-        // A room without sockets has no alarm worth knowing: a stale one only finds the room
-        // empty. With sockets, the alarm is unknown and the first sync writes it.
-        inner.alarm = if sockets.is_empty() {
+        // A room without sessions has no alarm worth knowing: a stale one only finds the room
+        // empty. With sessions, the alarm is unknown and the first sync writes it.
+        inner.alarm = if sockets.is_empty() && sessions == 0 {
             Alarm::Known(None)
         } else {
             Alarm::Unknown
         };
+        let mut outs = Vec::new();
         for ws in sockets {
-            match stored_conn(&ws) {
-                Some(conn) if !conn.closing => {
+            match stored_attachment(&ws) {
+                Some(attachment) => {
                     let seen = self.auto_response_time(&ws).unwrap_or(0);
-                    inner.room.restore(ws, conn, seen);
+                    outs.extend(inner.server.restore_websocket(ws, attachment, seen));
                 }
-                Some(_) => {}
                 // Accepted but never set up (the object died in between): nothing to resume.
-                None => {
-                    let _ = close(&ws, room::Cause::SessionLost);
-                }
+                None => outs.push(Out::Close(ws, Cause::SessionLost)),
             }
         }
-        inner.loaded = true;
+        drop(inner);
+        self.apply(outs, None);
     }
 
     /// Brings the platform in line with what the room needs next: the auto-response pair, and
@@ -339,7 +499,7 @@ impl Object {
         self.sync_auto_response();
         let want = {
             let mut inner = self.inner.borrow_mut();
-            let want = inner.room.next_alarm();
+            let want = inner.server.next_alarm();
             let write = match inner.alarm {
                 Alarm::Unknown => true,
                 Alarm::Known(set) => room::alarm_needs_write(set, want),
@@ -382,7 +542,7 @@ impl Object {
     /// without waking it (`Room::auto_response`): v4 pongs, or v3 pings while a v3 client is in.
     fn sync_auto_response(&self) {
         let mut inner = self.inner.borrow_mut();
-        let want = inner.room.auto_response();
+        let want = inner.server.room().auto_response();
         if inner.auto_response == Some(want) {
             return;
         }
@@ -393,19 +553,19 @@ impl Object {
         }
     }
 
-    /// Carries out what the state machine decided. `incoming` is the text frame being handled,
-    /// which a forward sends as it is and a splice is cut from. A failed send means the socket is
+    /// Carries out what the core decided. `incoming` is the text frame being handled, which a
+    /// forward sends as it is and a splice is cut from. A failed send means the socket is
     /// already gone; its close event follows and is handled there.
-    fn apply(&self, actions: Vec<Action<WebSocket>>, incoming: Option<&Incoming<'_>>) {
-        for action in actions {
-            let _ = match action {
-                Action::Send(ws, frame) => ws.send_with_str(frame),
-                Action::Forward(ws) => match incoming {
+    fn apply(&self, outs: Vec<Out<WebSocket>>, incoming: Option<&Incoming<'_>>) {
+        for out in outs {
+            let _ = match out {
+                Out::Send(ws, frame) => ws.send_with_str(frame),
+                Out::Forward(ws) => match incoming {
                     Some(frame) => raw(&ws).send_js_string(frame.js).map_err(Error::from),
                     // Only a text frame is ever forwarded.
                     None => Ok(()),
                 },
-                Action::Splice(ws, splice) => match incoming {
+                Out::Splice(ws, splice) => match incoming {
                     // Cut and joined as JS strings: nothing copied out of wasm memory.
                     Some(frame) if frame.ascii => {
                         let body = frame
@@ -420,11 +580,66 @@ impl Object {
                     Some(frame) => ws.send_with_str(splice.build(frame.utf8)),
                     None => Ok(()),
                 },
-                Action::SendBinary(ws, data) => ws.send_with_bytes(data),
-                Action::Persist(ws, conn) => persist(&ws, &conn),
-                Action::Close(ws, cause) => close(&ws, cause),
+                Out::SendBinary(ws, data) => ws.send_with_bytes(data),
+                Out::Attach(ws, attachment) => persist(&ws, &attachment),
+                Out::Close(ws, cause) => close(&ws, cause),
+                Out::Respond(sid, body) => body_response(&body).map(|r| self.answer_held(&sid, r)),
+                Out::Refuse(sid, err) => http_error(err).map(|r| self.answer_held(&sid, r)),
+                Out::Save(sid, record) => self.save_record(&sid, &record),
+                Out::Forget(sid) => self.forget_record(&sid),
             };
         }
+    }
+
+    /// Answers the held GET of session `sid`.
+    fn answer_held(&self, sid: &str, response: Response) {
+        let resolve = {
+            let mut held = self.held.borrow_mut();
+            let at = held.iter().position(|(s, _)| s == sid);
+            at.map(|i| held.swap_remove(i).1)
+        };
+        if let Some(resolve) = resolve {
+            let response: web_sys::Response = response.into();
+            let _ = resolve.call1(&JsValue::NULL, &response);
+        }
+    }
+
+    /// Stores a long-polling session's record (synchronous SQLite, covered by the output gate).
+    fn save_record(&self, sid: &str, record: &str) -> worker::Result<()> {
+        let sql = self.state.storage().sql();
+        let fresh_table = !self.inner.borrow().polling_table;
+        if fresh_table {
+            sql.exec(CREATE_POLLING, None)?;
+            self.inner.borrow_mut().polling_table = true;
+        }
+        if self.log_wakes {
+            console_log!(
+                "[room] storage: save polling session (in {})",
+                self.handler.get()
+            );
+        }
+        sql.exec(
+            "INSERT OR REPLACE INTO polling (sid, record) VALUES (?, ?)",
+            vec![sid.into(), record.into()],
+        )?;
+        Ok(())
+    }
+
+    fn forget_record(&self, sid: &str) -> worker::Result<()> {
+        if !self.inner.borrow().polling_table {
+            return Ok(());
+        }
+        if self.log_wakes {
+            console_log!(
+                "[room] storage: forget polling session (in {})",
+                self.handler.get()
+            );
+        }
+        self.state
+            .storage()
+            .sql()
+            .exec("DELETE FROM polling WHERE sid = ?", vec![sid.into()])?;
+        Ok(())
     }
 
     /// A JS copy of a constant string, made once.
@@ -467,24 +682,62 @@ fn raw(ws: &WebSocket) -> &RawSocket {
     socket.unchecked_ref()
 }
 
-/// Stores a socket's state as its attachment, as the JSON text of its `Conn`: one string crosses
-/// to JS, instead of an object built there field by field.
-fn persist(ws: &WebSocket, conn: &Conn) -> worker::Result<()> {
-    let json = serde_json::to_string(conn)?;
+/// A new session's state, with fresh ids.
+fn new_conn(accepted: &handshake::Accepted) -> worker::Result<Conn> {
+    let mut conn = Conn::new(
+        new_sid()?,
+        new_sid()?,
+        accepted.protocol,
+        accepted.room.clone(),
+        now(),
+    );
+    conn.resume = accepted.resume.clone();
+    Ok(conn)
+}
+
+/// Stores a websocket's attachment as JSON text: one string crosses to JS, instead of an object
+/// built there field by field.
+fn persist(ws: &WebSocket, attachment: &Attachment) -> worker::Result<()> {
+    let json = serde_json::to_string(attachment)?;
     raw(ws)
         .serialize_attachment(&JsValue::from_str(&json))
         .map_err(Error::from)
 }
 
-/// The state [`persist`] stored for a socket, if any.
-fn stored_conn(ws: &WebSocket) -> Option<Conn> {
+/// The attachment [`persist`] stored for a socket, if any.
+fn stored_attachment(ws: &WebSocket) -> Option<Attachment> {
     let json = raw(ws).deserialize_attachment().ok()?.as_string()?;
     serde_json::from_str(&json).ok()
 }
 
 /// Closes a socket for `cause`, with its code and reason.
-fn close(ws: &WebSocket, cause: room::Cause) -> worker::Result<()> {
+fn close(ws: &WebSocket, cause: Cause) -> worker::Result<()> {
     ws.close(Some(cause.code()), Some(cause.reason()))
+}
+
+/// A long-polling answer.
+fn body_response(body: &Body) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("Content-Type", body.content_type())?;
+    headers.set("Cache-Control", "no-store")?;
+    let response = match body {
+        Body::Text(text) => Response::ok(text.as_str())?,
+        Body::Binary(bytes) => Response::from_bytes(bytes.clone())?,
+    };
+    Ok(response.with_headers(headers))
+}
+
+/// A `Response` as the JS value a handler returns.
+fn js(response: Response) -> JsValue {
+    web_sys::Response::from(response).into()
+}
+
+fn text_response(text: &str) -> worker::Result<Response> {
+    body_response(&Body::Text(text.to_string()))
+}
+
+fn http_error(err: handshake::Error) -> worker::Result<Response> {
+    crate::handshake_error(err)
 }
 
 /// Close codes an endpoint may put in a close frame (RFC 6455 §7.4).

@@ -1,4 +1,4 @@
-//! Checks on a `/socket.io/` request before any Durable Object is touched, with the reference
+//! Checks on a `/socket.io/` request (either transport) before any Durable Object is touched, with the reference
 //! server's HTTP 400 bodies, and the room-name rule.
 
 use crate::engineio::Protocol;
@@ -23,33 +23,48 @@ pub fn valid_resume_token(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
+/// A session id as this server makes them: 20 characters of URL-safe base64.
+pub fn valid_sid(sid: &str) -> bool {
+    sid.len() == 20
+        && sid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
 /// Why a `/socket.io/` request is refused, in the order the checks run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
-    /// Not a websocket upgrade with `transport=websocket` (polling is not offered).
+    /// `transport` neither `websocket` (with an upgrade) nor `polling`.
     TransportUnknown,
-    /// A `sid` for a session this server never opened (there are no polling sessions to upgrade).
-    UnknownSid,
     /// `EIO` missing or other than 3 or 4.
     UnsupportedProtocolVersion,
-    /// `room` missing or not a valid room name, or a malformed `resume` token.
+    /// `room` missing or not a valid room name, or a malformed `resume` token; also a request
+    /// for a session on the wrong transport, or a second concurrent poll.
     BadRequest,
+    /// A long-polling handshake that is not a GET, or a request method other than GET and POST.
+    BadHandshakeMethod,
+    /// A `sid` for a session this room does not have.
+    UnknownSid,
     /// The room already has as many sockets waiting for a seat as it keeps (see
     /// `Config::max_pending`). Not a reference-server error: it has no such limit.
     TooManyConnections,
+    /// A long-polling request body larger than `maxPayload` (the session is closed).
+    PayloadTooLarge,
 }
 
 impl Error {
-    /// The reference server's JSON body for this error (sent with HTTP 400).
+    /// The reference server's JSON body for this error (empty where it sends none).
     pub fn body(self) -> &'static str {
         match self {
             Error::TransportUnknown => r#"{"code":0,"message":"Transport unknown"}"#,
             Error::UnknownSid => r#"{"code":1,"message":"Session ID unknown"}"#,
+            Error::BadHandshakeMethod => r#"{"code":2,"message":"Bad handshake method"}"#,
             Error::UnsupportedProtocolVersion => {
                 r#"{"code":5,"message":"Unsupported protocol version"}"#
             }
             Error::BadRequest => r#"{"code":3,"message":"Bad request"}"#,
             Error::TooManyConnections => r#"{"code":3,"message":"Too many connections"}"#,
+            Error::PayloadTooLarge => "",
         }
     }
 
@@ -57,28 +72,64 @@ impl Error {
     pub fn status(self) -> u16 {
         match self {
             Error::TooManyConnections => 429,
+            Error::PayloadTooLarge => 413,
             _ => 400,
         }
     }
 }
 
-/// An accepted handshake request.
+/// The Engine.IO transport a request is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    WebSocket,
+    Polling,
+}
+
+/// The HTTP method of a request, as far as the checks care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Other,
+}
+
+impl Method {
+    pub fn parse(method: &str) -> Method {
+        match method {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            _ => Method::Other,
+        }
+    }
+}
+
+/// An accepted `/socket.io/` request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Accepted {
     pub protocol: Protocol,
     pub room: String,
     /// The client's resume token, if it sent one (see `room::Conn::resume`).
     pub resume: Option<String>,
+    pub transport: Transport,
+    pub method: Method,
+    /// The session the request is for (polling requests after the handshake, and the websocket
+    /// that upgrades a polling session); `None` for a handshake.
+    pub sid: Option<String>,
+    /// v3 long-polling: the client asked for text-only payloads (`b64`).
+    pub base64: bool,
 }
 
-/// Judges a `/socket.io/` request from its query pairs and whether it asks for a websocket
-/// upgrade. `default_room` is used when `room` is absent (the conformance profile only).
+/// Judges a `/socket.io/` request from its query pairs, its method and whether it asks for a
+/// websocket upgrade. `default_room` is used when `room` is absent (the conformance profile
+/// only). Whether a `sid` names a live session is for the room to say.
 pub fn check<'a>(
     query: impl IntoIterator<Item = (&'a str, &'a str)>,
+    method: Method,
     is_websocket_upgrade: bool,
     default_room: Option<&str>,
 ) -> Result<Accepted, Error> {
-    let (mut transport, mut eio, mut room, mut sid, mut resume) = (None, None, None, None, None);
+    let (mut transport, mut eio, mut room, mut sid, mut resume, mut b64) =
+        (None, None, None, None, None, false);
     for (k, v) in query {
         match k {
             "transport" => transport = Some(v),
@@ -86,15 +137,15 @@ pub fn check<'a>(
             "room" => room = Some(v),
             "sid" => sid = Some(v),
             "resume" => resume = Some(v),
+            "b64" => b64 = true,
             _ => {}
         }
     }
-    if transport != Some("websocket") || !is_websocket_upgrade {
-        return Err(Error::TransportUnknown);
-    }
-    if sid.is_some() {
-        return Err(Error::UnknownSid);
-    }
+    let transport = match transport {
+        Some("websocket") if is_websocket_upgrade => Transport::WebSocket,
+        Some("polling") => Transport::Polling,
+        _ => return Err(Error::TransportUnknown),
+    };
     let protocol = eio
         .and_then(Protocol::from_query)
         .ok_or(Error::UnsupportedProtocolVersion)?;
@@ -102,16 +153,38 @@ pub fn check<'a>(
     if !valid_room(room) || resume.is_some_and(|t| !valid_resume_token(t)) {
         return Err(Error::BadRequest);
     }
+    match (transport, method, sid) {
+        (_, Method::Other, _) | (Transport::Polling, Method::Post, None) => {
+            return Err(Error::BadHandshakeMethod)
+        }
+        (Transport::WebSocket, Method::Post, _) => return Err(Error::BadRequest),
+        _ => {}
+    }
+    if sid.is_some_and(|s| !valid_sid(s)) {
+        return Err(Error::UnknownSid);
+    }
     Ok(Accepted {
         protocol,
         room: room.to_string(),
         resume: resume.map(str::to_string),
+        transport,
+        method,
+        sid: sid.map(str::to_string),
+        base64: b64 && protocol == Protocol::V3,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check_get<'a>(
+        query: Vec<(&'a str, &'a str)>,
+        upgrade: bool,
+        default_room: Option<&str>,
+    ) -> Result<Accepted, Error> {
+        check(query, Method::Get, upgrade, default_room)
+    }
 
     fn q(s: &str) -> Vec<(&str, &str)> {
         s.split('&')
@@ -136,15 +209,19 @@ mod tests {
     #[test]
     fn accepts_v4_and_v3_websocket_upgrades() {
         assert_eq!(
-            check(q("EIO=4&transport=websocket&room=r1"), true, None),
+            check_get(q("EIO=4&transport=websocket&room=r1"), true, None),
             Ok(Accepted {
                 protocol: Protocol::V4,
                 room: "r1".into(),
-                resume: None
+                resume: None,
+                transport: Transport::WebSocket,
+                method: Method::Get,
+                sid: None,
+                base64: false,
             })
         );
         assert_eq!(
-            check(q("EIO=3&transport=websocket&room=r1&t=N1"), true, None).map(|a| a.protocol),
+            check_get(q("EIO=3&transport=websocket&room=r1&t=N1"), true, None).map(|a| a.protocol),
             Ok(Protocol::V3)
         );
     }
@@ -152,46 +229,137 @@ mod tests {
     #[test]
     fn judges_defects_in_contract_order() {
         assert_eq!(
-            check(q("EIO=4&transport=polling&room=r"), true, None),
+            check_get(q("EIO=4&transport=flash&room=r"), true, None),
             Err(Error::TransportUnknown)
         );
         assert_eq!(
-            check(q("EIO=4&transport=websocket&room=r"), false, None),
+            check_get(q("EIO=4&transport=websocket&room=r"), false, None),
             Err(Error::TransportUnknown)
         );
         assert_eq!(
-            check(q("EIO=9&room=bad room"), true, None),
+            check_get(q("EIO=9&room=bad room"), true, None),
             Err(Error::TransportUnknown)
         );
         assert_eq!(
-            check(q("EIO=9&transport=websocket&room=a b"), true, None),
+            check(
+                q("EIO=9&transport=polling&room=a b"),
+                Method::Other,
+                false,
+                None
+            ),
             Err(Error::UnsupportedProtocolVersion)
         );
         assert_eq!(
-            check(q("transport=websocket&room=r"), true, None),
+            check_get(q("EIO=9&transport=websocket&room=a b"), true, None),
             Err(Error::UnsupportedProtocolVersion)
         );
         assert_eq!(
-            check(q("EIO=4&transport=websocket"), true, None),
+            check_get(q("transport=websocket&room=r"), true, None),
+            Err(Error::UnsupportedProtocolVersion)
+        );
+        assert_eq!(
+            check_get(q("EIO=4&transport=websocket"), true, None),
             Err(Error::BadRequest)
         );
         assert_eq!(
-            check(q("EIO=4&transport=websocket&room="), true, None),
+            check_get(q("EIO=4&transport=websocket&room="), true, None),
             Err(Error::BadRequest)
         );
         assert_eq!(
-            check(q("EIO=4&transport=websocket&room=a.b/c"), true, None),
+            check(
+                q("EIO=4&transport=polling&room=a.b/c&sid=x"),
+                Method::Other,
+                false,
+                None
+            ),
             Err(Error::BadRequest)
         );
         assert_eq!(
-            check(q("EIO=4&transport=websocket&room=r&sid=abc"), true, None),
+            check(
+                q("EIO=4&transport=polling&room=r&sid=x"),
+                Method::Other,
+                false,
+                None
+            ),
+            Err(Error::BadHandshakeMethod)
+        );
+        assert_eq!(
+            check_get(q("EIO=4&transport=websocket&room=r&sid=abc"), true, None),
             Err(Error::UnknownSid)
         );
     }
 
     #[test]
+    fn long_polling_requests() {
+        let sid = "AAAAAAAAAAAAAAAAAAAA";
+        let hs = check_get(q("EIO=4&transport=polling&room=r&t=Nx1"), false, None).unwrap();
+        assert_eq!(
+            (hs.transport, hs.sid, hs.base64),
+            (Transport::Polling, None, false)
+        );
+        let post = check(
+            q(&format!("EIO=3&transport=polling&room=r&sid={sid}&b64=1")),
+            Method::Post,
+            false,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (post.protocol, post.method, post.sid.as_deref(), post.base64),
+            (Protocol::V3, Method::Post, Some(sid), true)
+        );
+        // b64 means nothing on v4.
+        let v4 = check_get(
+            q(&format!("EIO=4&transport=polling&room=r&sid={sid}&b64=1")),
+            false,
+            None,
+        );
+        assert_eq!(v4.map(|a| a.base64), Ok(false));
+        // The handshake is a GET; other methods are never accepted.
+        assert_eq!(
+            check(
+                q("EIO=4&transport=polling&room=r"),
+                Method::Post,
+                false,
+                None
+            ),
+            Err(Error::BadHandshakeMethod)
+        );
+        assert_eq!(
+            check(
+                q(&format!("EIO=4&transport=polling&room=r&sid={sid}")),
+                Method::Other,
+                false,
+                None
+            ),
+            Err(Error::BadHandshakeMethod)
+        );
+        // The upgrade of a polling session: a websocket with its sid.
+        let up = check_get(
+            q(&format!("EIO=4&transport=websocket&room=r&sid={sid}")),
+            true,
+            None,
+        );
+        assert_eq!(
+            up.map(|a| (a.transport, a.sid)),
+            Ok((Transport::WebSocket, Some(sid.to_string())))
+        );
+        for bad in ["short", "AAAAAAAAAAAAAAAAAAA!", "AAAAAAAAAAAAAAAAAAAAA"] {
+            assert_eq!(
+                check_get(
+                    q(&format!("EIO=4&transport=polling&room=r&sid={bad}")),
+                    false,
+                    None
+                ),
+                Err(Error::UnknownSid),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn resume_token_is_optional_but_checked() {
-        let ok = check(
+        let ok = check_get(
             q("EIO=4&transport=websocket&room=r&resume=abcdefghijklmnop"),
             true,
             None,
@@ -203,24 +371,24 @@ mod tests {
         for bad in ["short", "has space here 123", "x%2Fyyyyyyyyyyyyyyyy", ""] {
             let query = format!("EIO=4&transport=websocket&room=r&resume={bad}");
             assert_eq!(
-                check(q(&query), true, None),
+                check_get(q(&query), true, None),
                 Err(Error::BadRequest),
                 "{bad:?}"
             );
         }
         let long = "a".repeat(65);
         let query = format!("EIO=4&transport=websocket&room=r&resume={long}");
-        assert_eq!(check(q(&query), true, None), Err(Error::BadRequest));
+        assert_eq!(check_get(q(&query), true, None), Err(Error::BadRequest));
     }
 
     #[test]
     fn default_room_only_when_absent() {
         assert_eq!(
-            check(q("EIO=4&transport=websocket"), true, Some("conformance")).map(|a| a.room),
+            check_get(q("EIO=4&transport=websocket"), true, Some("conformance")).map(|a| a.room),
             Ok("conformance".to_string())
         );
         assert_eq!(
-            check(
+            check_get(
                 q("EIO=4&transport=websocket&room=x y"),
                 true,
                 Some("conformance")
@@ -242,6 +410,21 @@ mod tests {
         assert_eq!(
             Error::BadRequest.body(),
             r#"{"code":3,"message":"Bad request"}"#
+        );
+        assert_eq!(
+            Error::BadHandshakeMethod.body(),
+            r#"{"code":2,"message":"Bad handshake method"}"#
+        );
+        assert_eq!(
+            Error::UnknownSid.body(),
+            r#"{"code":1,"message":"Session ID unknown"}"#
+        );
+        assert_eq!(
+            (
+                Error::PayloadTooLarge.status(),
+                Error::PayloadTooLarge.body()
+            ),
+            (413, "")
         );
     }
 }

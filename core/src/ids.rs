@@ -6,22 +6,9 @@ pub const SID_BYTES: usize = 15;
 /// Random bytes in a generated room id: 128 bits (the contract asks for at least 96), 22 characters.
 pub const ROOM_ID_BYTES: usize = 16;
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /// URL-safe base64 without padding.
 pub fn base64url(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (k, &b)| n | (b as u32) << (16 - 8 * k));
-        let chars = chunk.len() + 1;
-        for k in 0..chars {
-            out.push(ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char);
-        }
-    }
-    out
+    crate::base64::encode_url(bytes)
 }
 
 #[cfg(test)]

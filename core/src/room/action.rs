@@ -137,8 +137,19 @@ pub enum Cause {
     BinaryAck,
     /// Too many packets dropped in a row by the rate limit.
     RateLimit,
-    /// A frame, or a binary packet's attachments, over `maxPayload`.
+    /// A frame, or a binary packet's attachments, or a long-polling request body, over
+    /// `maxPayload`.
     TooBig,
+    /// A text frame that is not valid UTF-8.
+    InvalidUtf8,
+    /// A long-polling request body that is not a payload.
+    InvalidPayload,
+    /// A second long-polling GET while one is pending.
+    ConcurrentPoll,
+    /// An upgrade probe that broke the probe exchange.
+    ProbeFailed,
+    /// An upgrade probe that did not complete in time.
+    UpgradeTimeout,
 }
 
 impl Cause {
@@ -162,8 +173,11 @@ impl Cause {
             | InvalidEvent
             | ReservedEventName
             | BinaryAck => close_code::PROTOCOL_ERROR,
+            InvalidPayload | ConcurrentPoll | ProbeFailed => close_code::PROTOCOL_ERROR,
+            UpgradeTimeout => close_code::NORMAL,
             RateLimit => close_code::POLICY_VIOLATION,
             TooBig => close_code::TOO_BIG,
+            InvalidUtf8 => close_code::INVALID_DATA,
         }
     }
 
@@ -195,6 +209,11 @@ impl Cause {
             BinaryAck => "unexpected binary ack",
             RateLimit => "rate limit exceeded",
             TooBig => "payload too large",
+            InvalidUtf8 => "invalid UTF-8",
+            InvalidPayload => "invalid payload",
+            ConcurrentPoll => "concurrent poll",
+            ProbeFailed => "upgrade probe failed",
+            UpgradeTimeout => "upgrade timeout",
         }
     }
 }

@@ -85,6 +85,17 @@ impl<H: Clone + PartialEq> Room<H> {
         };
     }
 
+    /// Binary packets held for `from` now go to `to` (the same session on a new transport).
+    pub(super) fn retarget_binary(&mut self, from: &H, to: &H) {
+        for e in &mut self.entries {
+            if let Some(held) = e.binary.held.as_mut() {
+                if held.to == *from {
+                    held.to = to.clone();
+                }
+            }
+        }
+    }
+
     /// One attachment from socket `i` (its Engine.IO framing still on).
     pub(super) fn on_attachment(&mut self, i: usize, frame: &[u8], out: &mut Out<H>) {
         let e = &self.entries[i];

@@ -31,6 +31,9 @@ pub struct Config {
     /// seat) before it is closed: idle sockets cannot squat a room. 0: no limit (the conformance
     /// profile, which has no seats).
     pub seat_grace: u64,
+    /// Milliseconds an upgrade from long-polling to websocket may take from the probe's open to
+    /// the client's `5` (the reference server's `upgradeTimeout`).
+    pub upgrade_timeout: u64,
 }
 
 impl Default for Config {
@@ -48,6 +51,7 @@ impl Default for Config {
             // A socket.io client asks within a round trip or two of opening, long-polling
             // included; a slow phone network is given several seconds more.
             seat_grace: 10_000,
+            upgrade_timeout: 10_000,
         }
     }
 }

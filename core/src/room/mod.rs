@@ -110,6 +110,11 @@ impl<H: Clone + PartialEq> Room<H> {
         &self.cfg
     }
 
+    /// The time of the latest event the room handled.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
     /// Open sockets (closing ones excluded).
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -129,9 +134,14 @@ impl<H: Clone + PartialEq> Room<H> {
         self.index(handle).map(|i| &self.entries[i].conn)
     }
 
-    /// A new socket: persists its state and sends the Engine.IO open packet (and, on v3, the
-    /// unprompted Socket.IO connect).
+    /// A new websocket session: persists its state and sends the Engine.IO open packet (and, on
+    /// v3, the unprompted Socket.IO connect).
     pub fn open(&mut self, handle: H, conn: Conn) -> Out<H> {
+        self.open_offering(handle, conn, &[])
+    }
+
+    /// A new session whose open packet offers `upgrades` (`["websocket"]` on long-polling).
+    pub fn open_offering(&mut self, handle: H, conn: Conn, upgrades: &[&str]) -> Out<H> {
         let mut conn = conn;
         conn.last_ping = conn.opened_at;
         let v3 = conn.protocol == Protocol::V3;
@@ -142,7 +152,7 @@ impl<H: Clone + PartialEq> Room<H> {
         out.push(Action::Persist(handle.clone(), conn.clone()));
         out.push(Action::Send(
             handle.clone(),
-            engineio::encode_open(&conn.sid, conn.protocol, &self.cfg.handshake()),
+            engineio::encode_open(&conn.sid, conn.protocol, &self.cfg.handshake(), upgrades),
         ));
         if v3 {
             out.push(Action::Send(
@@ -172,6 +182,37 @@ impl<H: Clone + PartialEq> Room<H> {
         let last_seen = last_seen.max(conn.opened_at);
         self.entries
             .push(Entry::new(handle, conn, last_seen, &self.cfg));
+    }
+
+    /// The handle of the socket whose Engine.IO session id is `sid`.
+    pub fn handle_of_sid(&self, sid: &str) -> Option<&H> {
+        self.entries
+            .iter()
+            .find(|e| e.conn.sid == sid)
+            .map(|e| &e.handle)
+    }
+
+    /// The same session goes on under another handle (the transport upgrade from long-polling
+    /// to websocket): seat, ids, heartbeat and rate limit carry over. Persists the state for the
+    /// new handle. Nothing happens for a handle the room does not know.
+    pub fn rebind(&mut self, from: &H, to: H) -> Out<H> {
+        let mut out = Vec::new();
+        if let Some(i) = self.index(from) {
+            self.retarget_binary(from, &to);
+            self.entries[i].handle = to;
+            out.push(self.entries[i].persist());
+        }
+        out
+    }
+
+    /// The server closes a socket for a reason found outside the room (its transport broke
+    /// the rules): the same as any close by the room, the peer told `bye`.
+    pub fn kick(&mut self, handle: &H, cause: Cause) -> Out<H> {
+        let mut out = Vec::new();
+        if let Some(i) = self.index(handle) {
+            self.close(i, cause, &mut out);
+        }
+        out
     }
 
     fn index(&self, handle: &H) -> Option<usize> {

@@ -1,6 +1,7 @@
-//! Engine.IO packets over the websocket transport (protocol v3 and v4).
+//! Engine.IO packets (protocol v3 and v4), and their framing on both transports.
 //!
-//! From the Engine.IO protocol: each websocket frame carries exactly one packet. A text frame is
+//! From the Engine.IO protocol: each websocket frame carries exactly one packet; a long-polling
+//! request or response carries a payload of several ([`payload`]). A text packet is
 //! `<packet type digit>[<data>]`:
 //!
 //! | type | id | use here |
@@ -10,13 +11,15 @@
 //! | ping | 2 | v4: server → client; v3: client → server |
 //! | pong | 3 | the answer to a ping, with the ping's data echoed |
 //! | message | 4 | carries one Socket.IO packet |
-//! | upgrade | 5 | transport upgrade; never valid here (websocket only, no probing) |
+//! | upgrade | 5 | the client's switch from long-polling to websocket, after the `2probe`/`3probe` exchange |
 //! | noop | 6 | ignored |
 //!
 //! Binary frames carry a message packet's binary data. Engine.IO v4 sends the raw bytes; v3
 //! prefixes them with the message type as a byte (`0x04`).
 
 use std::fmt::Write as _;
+
+pub mod payload;
 
 /// The Engine.IO protocol revision, from the `EIO` query parameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -105,14 +108,22 @@ pub struct Handshake {
 
 /// Encodes the open packet:
 /// `0{"sid":"…","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":65536}`.
-/// v3 has no `maxPayload`.
-pub fn encode_open(sid: &str, protocol: Protocol, hs: &Handshake) -> String {
+/// v3 has no `maxPayload`. `upgrades` is `["websocket"]` for a long-polling session, `[]` for a
+/// websocket one.
+pub fn encode_open(sid: &str, protocol: Protocol, hs: &Handshake, upgrades: &[&str]) -> String {
     let mut out = String::with_capacity(112);
     out.push_str("0{\"sid\":");
     out.push_str(&crate::json::string(sid));
+    out.push_str(",\"upgrades\":[");
+    for (k, u) in upgrades.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        out.push_str(&crate::json::string(u));
+    }
     let _ = write!(
         out,
-        ",\"upgrades\":[],\"pingInterval\":{},\"pingTimeout\":{}",
+        "],\"pingInterval\":{},\"pingTimeout\":{}",
         hs.ping_interval, hs.ping_timeout
     );
     if protocol == Protocol::V4 {
@@ -125,6 +136,11 @@ pub fn encode_open(sid: &str, protocol: Protocol, hs: &Handshake) -> String {
 /// The server's ping (v4) and the pong answering a client ping (v3).
 pub const PING: &str = "2";
 pub const PONG: &str = "3";
+/// The close packet, the noop, and the upgrade probe's ping and pong.
+pub const CLOSE: &str = "1";
+pub const NOOP: &str = "6";
+pub const PROBE_PING: &str = "2probe";
+pub const PROBE_PONG: &str = "3probe";
 
 /// Strips the transport framing from an incoming binary frame: v3 prefixes the message type byte.
 /// Returns `None` when a v3 frame lacks it.
@@ -185,15 +201,19 @@ mod tests {
     #[test]
     fn open_packet_v4_is_the_reference_string() {
         assert_eq!(
-            encode_open("abc", Protocol::V4, &HS),
+            encode_open("abc", Protocol::V4, &HS, &[]),
             r#"0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":65536}"#
+        );
+        assert_eq!(
+            encode_open("abc", Protocol::V4, &HS, &["websocket"]),
+            r#"0{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":65536}"#
         );
     }
 
     #[test]
     fn open_packet_v3_has_no_max_payload() {
         assert_eq!(
-            encode_open("abc", Protocol::V3, &HS),
+            encode_open("abc", Protocol::V3, &HS, &[]),
             r#"0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#
         );
     }

@@ -1,0 +1,686 @@
+//! One room's Engine.IO sessions on both transports, around the room state machine: the
+//! transport seam. The room ([`crate::room`]) sees every session as a [`Peer`] and sends it
+//! websocket-style frames; this layer carries them over the session's transport.
+//!
+//! - A **websocket** session is the socket itself: frames go out as they are.
+//! - A **long-polling** session (`transport=polling`, found by its `sid`) has a [`Polling`]
+//!   queue: frames wait there until the client's GET takes them, as one payload
+//!   ([`crate::engineio::payload`]). A GET finding nothing is held until there is something,
+//!   or answered with a noop once it has waited `pingInterval` (the contract's "at the next
+//!   heartbeat at the latest"). A POST's payload is handed to the room packet by packet.
+//! - The **upgrade** (a websocket with the polling session's `sid`): the probe socket's `2probe`
+//!   is answered `3probe` and a pending GET released with a noop, as is any GET after it; the
+//!   client's `5` moves the session (seat, ids, heartbeat, rate
+//!   limit) onto the websocket ([`crate::room::Room::rebind`]) and the queue follows over it, so
+//!   nothing is lost or sent twice.
+//!
+//! Everything a polling session needs after the object is evicted is in its [`PollRecord`],
+//! which the caller stores ([`Out::Save`]) whenever it changes; a probe socket's attachment
+//! names its session ([`Attachment::Probe`]). Requests never outlive the object, so a restored
+//! session has no pending GET.
+//!
+//! `W` is the caller's websocket handle; `String` session ids name polling sessions.
+
+mod polling;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use polling::Polling;
+
+use crate::engineio;
+use crate::engineio::payload::{self, Body, Frame};
+use crate::handshake;
+use crate::room::{Action, Cause, Config, Conn, Room, Splice};
+
+/// A session as the room sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Peer<W> {
+    /// A websocket session.
+    Ws(W),
+    /// A long-polling session, by its Engine.IO sid.
+    Poll(String),
+}
+
+/// What a websocket's attachment holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Attachment {
+    /// A websocket session's state.
+    Conn(Conn),
+    /// The probe of an upgrade under way, for the polling session `probe`.
+    Probe { probe: String },
+}
+
+/// What the caller stores for a long-polling session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollRecord {
+    pub conn: Conn,
+    pub polling: Polling,
+}
+
+/// What the caller must do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Out<W> {
+    /// Send a text frame on a websocket.
+    Send(W, String),
+    /// Send the text frame being handled (it came in on a websocket), unchanged.
+    Forward(W),
+    /// Send a frame built around part of the text frame being handled.
+    Splice(W, Splice),
+    /// Send a binary frame on a websocket.
+    SendBinary(W, Vec<u8>),
+    /// Close a websocket.
+    Close(W, Cause),
+    /// Store this as the websocket's attachment.
+    Attach(W, Attachment),
+    /// Answer the pending GET of this polling session with this body.
+    Respond(String, Body),
+    /// Answer the pending GET of this polling session with this HTTP error.
+    Refuse(String, handshake::Error),
+    /// Store this polling session's record (JSON of a [`PollRecord`]).
+    Save(String, String),
+    /// The polling session is gone: delete its record.
+    Forget(String),
+}
+
+impl<W> Out<W> {
+    /// The out with `Forward` and `Splice` spelled out as the `Send` they stand for, given the
+    /// text frame that was handled.
+    pub fn with_frame(self, frame: &str) -> Out<W> {
+        match self {
+            Out::Forward(w) => Out::Send(w, frame.to_string()),
+            Out::Splice(w, s) => Out::Send(w, s.build(frame)),
+            other => other,
+        }
+    }
+}
+
+/// The answer to a long-polling GET.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Poll {
+    /// Answer now with this body.
+    Now(Body),
+    /// Hold the request: an [`Out::Respond`] answers it later.
+    Wait,
+}
+
+struct Session<W> {
+    polling: Polling,
+    /// The room closed the session as full while no GET was pending: the next GET takes the last
+    /// packets (`full`, `41`, the close packet), then the session is gone. Since when.
+    closed_at: Option<u64>,
+    /// The probe websocket of an upgrade under way.
+    probe: Option<W>,
+    /// The record as last saved.
+    saved: Option<String>,
+}
+
+/// One room's sessions.
+pub struct Server<W> {
+    room: Room<Peer<W>>,
+    polls: BTreeMap<String, Session<W>>,
+}
+
+type Outs<W> = Vec<Out<W>>;
+
+impl<W: Clone + PartialEq> Server<W> {
+    pub fn new(cfg: Config) -> Self {
+        Server {
+            room: Room::new(cfg),
+            polls: BTreeMap::new(),
+        }
+    }
+
+    pub fn room(&self) -> &Room<Peer<W>> {
+        &self.room
+    }
+
+    pub fn config(&self) -> &Config {
+        self.room.config()
+    }
+
+    /// Whether a new session may come in (see [`Room::can_accept`]).
+    pub fn can_accept(&self) -> bool {
+        self.room.can_accept()
+    }
+
+    /// Whether the room knows this websocket (as a session or as a probe).
+    pub fn knows(&self, ws: &W) -> bool {
+        self.probe_of(ws).is_some() || self.room.conn(&Peer::Ws(ws.clone())).is_some()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Sessions opening, and coming back after hibernation
+
+    /// A new websocket session.
+    pub fn open_websocket(&mut self, ws: W, conn: Conn) -> Outs<W> {
+        let actions = self.room.open(Peer::Ws(ws), conn);
+        self.finish(actions, None)
+    }
+
+    /// A new long-polling session (the handshake GET): the open packet is the answer; anything
+    /// else the room sent (v3's `40`) waits for the first poll.
+    pub fn open_polling(&mut self, conn: Conn, base64: bool) -> (Body, Outs<W>) {
+        let sid = conn.sid.clone();
+        let protocol = conn.protocol;
+        self.polls.insert(
+            sid.clone(),
+            Session {
+                polling: Polling::new(protocol, base64),
+                closed_at: None,
+                probe: None,
+                saved: None,
+            },
+        );
+        let actions = self
+            .room
+            .open_offering(Peer::Poll(sid.clone()), conn, &["websocket"]);
+        let mut outs = self.apply(actions, None);
+        let open = self.polls.get_mut(&sid).and_then(|s| {
+            if s.polling.queue.is_empty() {
+                None
+            } else {
+                Some(s.polling.queue.remove(0))
+            }
+        });
+        let body = payload::encode(
+            protocol,
+            base64,
+            &[open.unwrap_or(Frame::Text(engineio::NOOP.into()))],
+        );
+        self.save_changed(&mut outs);
+        (body, outs)
+    }
+
+    /// A websocket session back after hibernation, from its attachment. `seen`: the last time
+    /// it was heard from, as far as the caller knows.
+    pub fn restore_websocket(&mut self, ws: W, attachment: Attachment, seen: u64) -> Outs<W> {
+        match attachment {
+            Attachment::Conn(conn) if !conn.closing => {
+                self.room.restore(Peer::Ws(ws), conn, seen);
+                Vec::new()
+            }
+            Attachment::Conn(_) => Vec::new(),
+            Attachment::Probe { probe } => match self.polls.get_mut(&probe) {
+                Some(s) if s.probe.is_none() => {
+                    s.probe = Some(ws);
+                    Vec::new()
+                }
+                _ => vec![Out::Close(ws, Cause::ProbeFailed)],
+            },
+        }
+    }
+
+    /// A long-polling session back after hibernation, from its record (restore these before
+    /// the websockets, whose probes name them). `now` stands in for the last time it was heard
+    /// from, which the record does not keep.
+    pub fn restore_polling(&mut self, sid: &str, record: &str, now: u64) -> bool {
+        let Ok(PollRecord { conn, mut polling }) = serde_json::from_str::<PollRecord>(record)
+        else {
+            return false;
+        };
+        if conn.closing || conn.sid != sid {
+            return false;
+        }
+        polling.waiting_since = None;
+        self.room.restore(Peer::Poll(sid.to_string()), conn, now);
+        self.polls.insert(
+            sid.to_string(),
+            Session {
+                polling,
+                closed_at: None,
+                probe: None,
+                saved: Some(record.to_string()),
+            },
+        );
+        true
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Long-polling requests
+
+    /// The session a polling request names: unknown sid → `UnknownSid`; a session that now
+    /// lives on a websocket → `BadRequest` (the reference server's transport mismatch).
+    fn polling_session(&self, sid: &str) -> Result<(), handshake::Error> {
+        if self.polls.get(sid).is_some_and(|s| s.closed_at.is_none()) {
+            Ok(())
+        } else if self.room.handle_of_sid(sid).is_some() {
+            Err(handshake::Error::BadRequest)
+        } else {
+            Err(handshake::Error::UnknownSid)
+        }
+    }
+
+    /// A GET of session `sid`.
+    pub fn poll(&mut self, sid: &str, now: u64) -> (Result<Poll, handshake::Error>, Outs<W>) {
+        if self.polls.get(sid).is_some_and(|s| s.closed_at.is_some()) {
+            // The last packets of a session the room closed.
+            let body = self.polls.remove(sid).map(|mut s| s.polling.take_or_noop());
+            return match body {
+                Some(body) => (Ok(Poll::Now(body)), Vec::new()),
+                None => (Err(handshake::Error::UnknownSid), Vec::new()),
+            };
+        }
+        if let Err(e) = self.polling_session(sid) {
+            return (Err(e), Vec::new());
+        }
+        let Some(s) = self.polls.get_mut(sid) else {
+            return (Err(handshake::Error::UnknownSid), Vec::new());
+        };
+        if s.polling.waiting_since.is_some() {
+            // Two GETs at once: the reference server ends the session.
+            let outs = self.kick(sid, Cause::ConcurrentPoll);
+            return (Err(handshake::Error::BadRequest), outs);
+        }
+        let answer = match s.polling.take() {
+            Some(body) => Poll::Now(body),
+            // Probed: the client is pausing polling to send `5`; a poll must not keep it
+            // waiting (the reference server answers it with a noop within 100 ms).
+            None if s.polling.probed => Poll::Now(s.polling.take_or_noop()),
+            None => {
+                s.polling.waiting_since = Some(now);
+                Poll::Wait
+            }
+        };
+        let mut outs = Vec::new();
+        self.save_changed(&mut outs);
+        (Ok(answer), outs)
+    }
+
+    /// A POST of session `sid` with `body` (`binary`: sent as `application/octet-stream`).
+    /// Ok means HTTP 200 `ok`: a payload that does not parse closes the session but is still
+    /// answered `ok`, as the reference server does.
+    pub fn post(
+        &mut self,
+        sid: &str,
+        body: &[u8],
+        binary: bool,
+        now: u64,
+    ) -> (Result<(), handshake::Error>, Outs<W>) {
+        if let Err(e) = self.polling_session(sid) {
+            return (Err(e), Vec::new());
+        }
+        if body.len() > self.room.config().max_payload {
+            let outs = self.kick(sid, Cause::TooBig);
+            return (Err(handshake::Error::PayloadTooLarge), outs);
+        }
+        let Some(protocol) = self.polls.get(sid).map(|s| s.polling.protocol) else {
+            return (Err(handshake::Error::UnknownSid), Vec::new());
+        };
+        let frames = match payload::decode(protocol, body, binary) {
+            Ok(frames) => frames,
+            Err(_) => return (Ok(()), self.kick(sid, Cause::InvalidPayload)),
+        };
+        let peer = Peer::Poll(sid.to_string());
+        let mut outs = Vec::new();
+        for frame in frames {
+            if !self.polls.contains_key(sid) {
+                break; // closed by an earlier packet of the payload
+            }
+            let (actions, text) = match &frame {
+                Frame::Text(t) => (self.room.on_text(&peer, t, now), Some(t.as_str())),
+                Frame::Binary(b) => (self.room.on_binary(&peer, b, now), None),
+            };
+            let actions = actions.into_iter().map(|a| match text {
+                Some(t) => a.with_frame(t),
+                None => a,
+            });
+            outs.extend(self.apply(actions.collect(), None));
+        }
+        self.flush(&mut outs);
+        self.save_changed(&mut outs);
+        (Ok(()), outs)
+    }
+
+    /// A POST of session `sid` whose body the caller knows (by its `Content-Length`) to be over
+    /// `maxPayload`, so it need not read it: the same outcome as [`Server::post`] with it.
+    pub fn post_oversize(&mut self, sid: &str) -> (Result<(), handshake::Error>, Outs<W>) {
+        if let Err(e) = self.polling_session(sid) {
+            return (Err(e), Vec::new());
+        }
+        let outs = self.kick(sid, Cause::TooBig);
+        (Err(handshake::Error::PayloadTooLarge), outs)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The upgrade
+
+    /// The polling session an upgrade probe is for, if `ws` is one.
+    fn probe_of(&self, ws: &W) -> Option<String> {
+        if self.polls.is_empty() {
+            return None;
+        }
+        self.polls
+            .iter()
+            .find(|(_, s)| s.probe.as_ref() == Some(ws))
+            .map(|(sid, _)| sid.clone())
+    }
+
+    /// A websocket that asks to take over polling session `sid` (`transport=websocket&sid=…`).
+    /// Refused (before it is accepted) for an unknown sid, a session already on a websocket,
+    /// or one already being upgraded.
+    pub fn check_probe(&self, sid: &str) -> Result<(), handshake::Error> {
+        self.polling_session(sid)?;
+        match self.polls.get(sid) {
+            Some(s) if s.probe.is_none() => Ok(()),
+            _ => Err(handshake::Error::BadRequest),
+        }
+    }
+
+    /// The probe websocket, accepted after [`Server::check_probe`].
+    pub fn open_probe(&mut self, sid: &str, ws: W, now: u64) -> Outs<W> {
+        let mut outs = Vec::new();
+        let Some(s) = self.polls.get_mut(sid) else {
+            outs.push(Out::Close(ws, Cause::ProbeFailed));
+            return outs;
+        };
+        s.probe = Some(ws.clone());
+        s.polling.probe_since = Some(now);
+        s.polling.probed = false;
+        outs.push(Out::Attach(
+            ws,
+            Attachment::Probe {
+                probe: sid.to_string(),
+            },
+        ));
+        self.save_changed(&mut outs);
+        outs
+    }
+
+    /// A text frame on a probe websocket.
+    fn on_probe_text(&mut self, sid: &str, ws: W, frame: &str) -> Outs<W> {
+        let mut outs = Vec::new();
+        let Some(s) = self.polls.get_mut(sid) else {
+            return outs;
+        };
+        match frame {
+            engineio::PROBE_PING if !s.polling.probed => {
+                s.polling.probed = true;
+                outs.push(Out::Send(ws, engineio::PROBE_PONG.to_string()));
+                // The client pauses polling now: its pending GET must come back.
+                if s.polling.waiting_since.take().is_some() {
+                    outs.push(Out::Respond(sid.to_string(), s.polling.take_or_noop()));
+                }
+            }
+            "5" if s.polling.probed => {
+                let peer = Peer::Poll(sid.to_string());
+                let queue = std::mem::take(&mut s.polling.queue);
+                let waiting = s.polling.waiting_since.is_some();
+                self.polls.remove(sid);
+                let actions = self.room.rebind(&peer, Peer::Ws(ws.clone()));
+                outs.extend(self.apply(actions, None));
+                // A GET still held now is not a real client's (it waits for its poll to end
+                // before sending `5`): the session is no longer on polling, as for any GET
+                // after the upgrade.
+                if waiting {
+                    outs.push(Out::Refuse(sid.to_string(), handshake::Error::BadRequest));
+                }
+                for frame in queue {
+                    outs.push(match frame {
+                        Frame::Text(t) => Out::Send(ws.clone(), t),
+                        Frame::Binary(b) => Out::SendBinary(ws.clone(), b),
+                    });
+                }
+                outs.push(Out::Forget(sid.to_string()));
+                return outs;
+            }
+            _ => {
+                s.probe = None;
+                s.polling.probe_since = None;
+                s.polling.probed = false;
+                outs.push(Out::Close(ws, Cause::ProbeFailed));
+            }
+        }
+        self.flush(&mut outs);
+        self.save_changed(&mut outs);
+        outs
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Websocket events
+
+    /// A text frame from a websocket.
+    pub fn on_ws_text(&mut self, ws: W, frame: &str, now: u64) -> Outs<W> {
+        if let Some(sid) = self.probe_of(&ws) {
+            return self.on_probe_text(&sid, ws, frame);
+        }
+        let actions = self.room.on_text(&Peer::Ws(ws), frame, now);
+        self.finish(actions, Some(frame))
+    }
+
+    /// A binary frame from a websocket.
+    pub fn on_ws_binary(&mut self, ws: W, frame: &[u8], now: u64) -> Outs<W> {
+        if let Some(sid) = self.probe_of(&ws) {
+            return self.on_probe_text(&sid, ws, "");
+        }
+        let actions = self.room.on_binary(&Peer::Ws(ws), frame, now);
+        self.finish(actions, None)
+    }
+
+    /// A frame the caller knows is over `maxPayload` without copying it in.
+    pub fn on_ws_oversize(&mut self, ws: W, now: u64) -> Outs<W> {
+        if let Some(sid) = self.probe_of(&ws) {
+            return self.on_probe_text(&sid, ws, "");
+        }
+        let actions = self.room.on_oversize(&Peer::Ws(ws), now);
+        self.finish(actions, None)
+    }
+
+    /// A text frame that was not valid UTF-8: the socket is closed with 1007.
+    pub fn on_ws_invalid_utf8(&mut self, ws: W) -> Outs<W> {
+        if let Some(sid) = self.probe_of(&ws) {
+            return self.on_probe_text(&sid, ws, "");
+        }
+        let peer = Peer::Ws(ws.clone());
+        if self.room.conn(&peer).is_none() {
+            return vec![Out::Close(ws, Cause::UnknownSession)];
+        }
+        let actions = self.room.kick(&peer, Cause::InvalidUtf8);
+        self.finish(actions, None)
+    }
+
+    /// The client's side of a websocket is gone (closed or failed).
+    pub fn on_ws_close(&mut self, ws: W) -> Outs<W> {
+        if let Some(sid) = self.probe_of(&ws) {
+            if let Some(s) = self.polls.get_mut(&sid) {
+                s.probe = None;
+                s.polling.probe_since = None;
+                s.polling.probed = false;
+            }
+            let mut outs = Vec::new();
+            self.flush(&mut outs);
+            self.save_changed(&mut outs);
+            return outs;
+        }
+        let actions = self.room.on_close(&Peer::Ws(ws));
+        self.finish(actions, None)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Time
+
+    /// Heartbeats, timeouts, held polls and upgrade timeouts due by `now`. `auto_answered` is
+    /// the platform's auto-response time of a websocket (see [`Room::on_alarm`]).
+    pub fn on_alarm(&mut self, now: u64, auto_answered: impl Fn(&W) -> Option<u64>) -> Outs<W> {
+        let actions = self.room.on_alarm(now, |p| match p {
+            Peer::Ws(w) => auto_answered(w),
+            Peer::Poll(_) => None,
+        });
+        let mut outs = self.apply(actions, None);
+        let hold = self.room.config().ping_interval;
+        let upgrade_timeout = self.room.config().upgrade_timeout;
+        // A closed session whose client never came for its last packets.
+        self.polls
+            .retain(|_, s| s.closed_at.is_none_or(|t| now < t.saturating_add(hold)));
+        for (sid, s) in &mut self.polls {
+            if s.polling
+                .probe_since
+                .is_some_and(|t| now >= t.saturating_add(upgrade_timeout))
+            {
+                if let Some(ws) = s.probe.take() {
+                    outs.push(Out::Close(ws, Cause::UpgradeTimeout));
+                }
+                s.polling.probe_since = None;
+                s.polling.probed = false;
+            }
+            if s.polling
+                .waiting_since
+                .is_some_and(|t| now >= t.saturating_add(hold))
+                && s.polling.probe_since.is_none()
+            {
+                s.polling.waiting_since = None;
+                outs.push(Out::Respond(sid.clone(), s.polling.take_or_noop()));
+            }
+        }
+        self.flush(&mut outs);
+        self.save_changed(&mut outs);
+        outs
+    }
+
+    /// When [`Server::on_alarm`] next has work.
+    pub fn next_alarm(&self) -> Option<u64> {
+        let cfg = self.room.config();
+        let polls = self.polls.values().flat_map(|s| {
+            [
+                s.polling
+                    .waiting_since
+                    .map(|t| t.saturating_add(cfg.ping_interval)),
+                s.polling
+                    .probe_since
+                    .map(|t| t.saturating_add(cfg.upgrade_timeout)),
+                s.closed_at.map(|t| t.saturating_add(cfg.ping_interval)),
+            ]
+        });
+        self.room
+            .next_alarm()
+            .into_iter()
+            .chain(polls.flatten())
+            .min()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Carrying out the room's actions
+
+    /// The server ends polling session `sid` for `cause` (the peer told `bye`).
+    fn kick(&mut self, sid: &str, cause: Cause) -> Outs<W> {
+        let actions = self.room.kick(&Peer::Poll(sid.to_string()), cause);
+        let mut outs = self.apply(actions, None);
+        self.flush(&mut outs);
+        outs
+    }
+
+    /// The room's actions carried out: websocket ones passed on, polling ones queued; then
+    /// held GETs answered and changed records saved.
+    fn finish(&mut self, actions: Vec<Action<Peer<W>>>, frame: Option<&str>) -> Outs<W> {
+        let mut outs = self.apply(actions, frame);
+        if !self.polls.is_empty() {
+            self.flush(&mut outs);
+            self.save_changed(&mut outs);
+        }
+        outs
+    }
+
+    fn apply(&mut self, actions: Vec<Action<Peer<W>>>, frame: Option<&str>) -> Outs<W> {
+        let mut outs = Vec::with_capacity(actions.len());
+        for action in actions {
+            match action {
+                Action::Send(Peer::Ws(w), f) => outs.push(Out::Send(w, f)),
+                Action::Forward(Peer::Ws(w)) => outs.push(Out::Forward(w)),
+                Action::Splice(Peer::Ws(w), s) => outs.push(Out::Splice(w, s)),
+                Action::SendBinary(Peer::Ws(w), b) => outs.push(Out::SendBinary(w, b)),
+                Action::Persist(Peer::Ws(w), c) => outs.push(Out::Attach(w, Attachment::Conn(c))),
+                Action::Close(Peer::Ws(w), cause) => outs.push(Out::Close(w, cause)),
+                Action::Send(Peer::Poll(sid), f) => self.queue(&sid, Frame::Text(f)),
+                Action::Forward(Peer::Poll(sid)) => {
+                    let f = frame.unwrap_or_default().to_string();
+                    self.queue(&sid, Frame::Text(f));
+                }
+                Action::Splice(Peer::Poll(sid), s) => {
+                    let f = s.build(frame.unwrap_or_default());
+                    self.queue(&sid, Frame::Text(f));
+                }
+                Action::SendBinary(Peer::Poll(sid), b) => self.queue(&sid, Frame::Binary(b)),
+                // A polling session's state is saved with its queue, once, by `save_changed`.
+                Action::Persist(Peer::Poll(_), _) => {}
+                Action::Close(Peer::Poll(sid), cause) => self.end_polling(&sid, cause, &mut outs),
+            }
+        }
+        outs
+    }
+
+    fn queue(&mut self, sid: &str, frame: Frame) {
+        if let Some(s) = self.polls.get_mut(sid) {
+            s.polling.queue.push(frame);
+        }
+    }
+
+    /// A polling session the room closed: its pending GET gets what was queued and the close
+    /// packet (a noop instead when the client closed it), its probe is closed, its record goes.
+    fn end_polling(&mut self, sid: &str, cause: Cause, outs: &mut Outs<W>) {
+        let now = self.room.now();
+        let Some(s) = self.polls.get_mut(sid) else {
+            return;
+        };
+        if cause == Cause::ClientClosed {
+            // The client knows: its pending GET only needs to come back.
+            s.polling.queue.clear();
+            s.polling
+                .queue
+                .push(Frame::Text(engineio::NOOP.to_string()));
+        } else {
+            s.polling
+                .queue
+                .push(Frame::Text(engineio::CLOSE.to_string()));
+        }
+        if let Some(ws) = s.probe.take() {
+            outs.push(Out::Close(ws, Cause::ProbeFailed));
+        }
+        if s.polling.waiting_since.take().is_some() {
+            outs.push(Out::Respond(sid.to_string(), s.polling.take_or_noop()));
+            self.polls.remove(sid);
+        } else if cause == Cause::RoomFull {
+            // `full` and `41` must reach the client, or it would reconnect in a loop: as the
+            // reference server drains its buffer before such a close, the next GET takes them.
+            s.closed_at = Some(now);
+        } else {
+            // Any other close is at once, as the reference server's: the next request finds no
+            // session (HTTP 400).
+            self.polls.remove(sid);
+        }
+        outs.push(Out::Forget(sid.to_string()));
+    }
+
+    /// Held GETs with something to send are answered.
+    fn flush(&mut self, outs: &mut Outs<W>) {
+        for (sid, s) in &mut self.polls {
+            if s.polling.waiting_since.is_some() && !s.polling.queue.is_empty() {
+                s.polling.waiting_since = None;
+                if let Some(body) = s.polling.take() {
+                    outs.push(Out::Respond(sid.clone(), body));
+                }
+            }
+        }
+    }
+
+    /// Saves the record of every polling session that changed since it was last saved.
+    fn save_changed(&mut self, outs: &mut Outs<W>) {
+        for (sid, s) in &mut self.polls {
+            let Some(conn) = self.room.conn(&Peer::Poll(sid.clone())) else {
+                continue;
+            };
+            let record = PollRecord {
+                conn: conn.clone(),
+                polling: s.polling.clone(),
+            };
+            let Ok(json) = serde_json::to_string(&record) else {
+                continue;
+            };
+            if s.saved.as_deref() != Some(json.as_str()) {
+                s.saved = Some(json.clone());
+                outs.push(Out::Save(sid.clone(), json));
+            }
+        }
+    }
+}
