@@ -158,7 +158,11 @@ impl ConfigError {
 
 /// Picks the provider from the vars and secrets `var` returns (`None` or blank: not set).
 pub fn provider(var: impl Fn(&str) -> Option<String>) -> Result<Provider, ConfigError> {
-    let get = |name: &str| var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let get = |name: &str| {
+        var(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     let ttl = get(vars::TURN_TTL)
         .and_then(|v| v.parse::<u32>().ok())
         .filter(|&t| t > 0)
@@ -234,7 +238,9 @@ pub fn loopback_origin(origin: &str) -> Option<String> {
         .find_map(|h| rest.strip_prefix(h))?;
     let port_ok = match after_host.strip_prefix(':') {
         None => after_host.is_empty(),
-        Some(port) => !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()),
+        Some(port) => {
+            !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())
+        }
     };
     port_ok.then(|| o.to_string())
 }
@@ -272,29 +278,10 @@ pub fn hmac_sha1(key: &[u8], message: &[u8]) -> [u8; 20] {
     mac.finalize().into_bytes().into()
 }
 
-/// The TURN REST API password for `username`: `base64(HMAC-SHA1(secret, username))`.
+/// The TURN REST API password for `username`: `base64(HMAC-SHA1(secret, username))`, standard
+/// alphabet with padding, as coturn compares it.
 pub fn credential(secret: &str, username: &str) -> String {
-    base64(&hmac_sha1(secret.as_bytes(), username.as_bytes()))
-}
-
-/// Standard base64 with padding (RFC 4648 §4), as coturn compares it.
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (k, &b)| n | (b as u32) << (16 - 8 * k));
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    crate::base64::encode(&hmac_sha1(secret.as_bytes(), username.as_bytes()))
 }
 
 /// A fresh coturn credential for `urls`, valid `ttl` seconds from `now` (unix seconds).
@@ -443,8 +430,7 @@ pub fn parse_cloudflare(status: u16, body: &str, ttl: u32) -> Result<Credentials
     let relays = servers.iter().any(|s| {
         s.username.is_some()
             && s.credential.is_some()
-            && s
-                .urls
+            && s.urls
                 .iter()
                 .any(|u| matches!(scheme(u), Some(Scheme::Turn | Scheme::Turns)))
     });
@@ -515,7 +501,10 @@ fn entry_json(server: &IceServer) -> String {
 
 /// The STUN-only answer: `{"iceServers":<ICE_SERVERS>}`.
 pub fn answer_stun_only(stun: &str) -> String {
-    answer(stun_entries(stun).into_iter().map(|e| e.get().to_string()), "")
+    answer(
+        stun_entries(stun).into_iter().map(|e| e.get().to_string()),
+        "",
+    )
 }
 
 /// The answer beyond the rate limit (HTTP 429): the STUN-only servers and
@@ -583,9 +572,21 @@ mod tests {
     #[test]
     fn hmac_sha1_rfc2202_vectors() {
         let cases: [(&[u8], &[u8], &str); 7] = [
-            (&[0x0b; 20], b"Hi There", "b617318655057264e28bc0b6fb378c8ef146be00"),
-            (b"Jefe", b"what do ya want for nothing?", "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"),
-            (&[0xaa; 20], &[0xdd; 50], "125d7342b9ac11cd91a39af48aa17b4f63f175d3"),
+            (
+                &[0x0b; 20],
+                b"Hi There",
+                "b617318655057264e28bc0b6fb378c8ef146be00",
+            ),
+            (
+                b"Jefe",
+                b"what do ya want for nothing?",
+                "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
+            ),
+            (
+                &[0xaa; 20],
+                &[0xdd; 50],
+                "125d7342b9ac11cd91a39af48aa17b4f63f175d3",
+            ),
             (
                 &[
                     0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d,
@@ -594,7 +595,11 @@ mod tests {
                 &[0xcd; 50],
                 "4c9007f4026250c6bc8414f9bf50c86c2d7235da",
             ),
-            (&[0x0c; 20], b"Test With Truncation", "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04"),
+            (
+                &[0x0c; 20],
+                b"Test With Truncation",
+                "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04",
+            ),
             (
                 &[0xaa; 80],
                 b"Test Using Larger Than Block-Size Key - Hash Key First",
@@ -609,18 +614,6 @@ mod tests {
         for (key, data, want) in cases {
             assert_eq!(hex(&hmac_sha1(key, data)), want);
         }
-    }
-
-    #[test]
-    fn base64_rfc4648_vectors() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foob"), "Zm9vYg==");
-        assert_eq!(base64(b"fooba"), "Zm9vYmE=");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64(&[0xfb, 0xff, 0xfe]), "+//+");
     }
 
     // Cross-checked with Python: base64(hmac.new(secret, username, sha1).digest()).
@@ -680,43 +673,77 @@ mod tests {
     #[test]
     fn stun_only_and_rate_limited_answers() {
         let stun = r#"[{"urls":"stun:stun.l.google.com:19302"}]"#;
-        assert_eq!(answer_stun_only(stun), r#"{"iceServers":[{"urls":"stun:stun.l.google.com:19302"}]}"#);
+        assert_eq!(
+            answer_stun_only(stun),
+            r#"{"iceServers":[{"urls":"stun:stun.l.google.com:19302"}]}"#
+        );
         assert_eq!(answer_stun_only("[]"), r#"{"iceServers":[]}"#);
         assert_eq!(
             answer_rate_limited(stun),
             r#"{"iceServers":[{"urls":"stun:stun.l.google.com:19302"}],"error":"Too many requests"}"#
         );
-        assert_eq!(answer_rate_limited("[]"), r#"{"iceServers":[],"error":"Too many requests"}"#);
+        assert_eq!(
+            answer_rate_limited("[]"),
+            r#"{"iceServers":[],"error":"Too many requests"}"#
+        );
     }
 
     #[test]
     fn provider_from_vars() {
         assert_eq!(provider(vars(&[])), Ok(Provider::StunOnly));
-        assert_eq!(provider(vars(&[("TURN_URLS", " "), ("TURN_SECRET", "")])), Ok(Provider::StunOnly));
+        assert_eq!(
+            provider(vars(&[("TURN_URLS", " "), ("TURN_SECRET", "")])),
+            Ok(Provider::StunOnly)
+        );
         assert_eq!(
             provider(vars(&[
-                ("TURN_URLS", "turn:turn.example:3478?transport=udp, turns:turn.example:5349"),
+                (
+                    "TURN_URLS",
+                    "turn:turn.example:3478?transport=udp, turns:turn.example:5349"
+                ),
                 ("TURN_SECRET", "s3cret"),
             ])),
             Ok(Provider::Coturn {
-                urls: vec!["turn:turn.example:3478?transport=udp".into(), "turns:turn.example:5349".into()],
+                urls: vec![
+                    "turn:turn.example:3478?transport=udp".into(),
+                    "turns:turn.example:5349".into()
+                ],
                 secret: Secret::new("s3cret"),
                 ttl: DEFAULT_TTL,
             })
         );
         assert_eq!(
-            provider(vars(&[("TURN_URLS", "turn:t:3478"), ("TURN_SECRET", "s"), ("TURN_TTL", "60")])),
-            Ok(Provider::Coturn { urls: vec!["turn:t:3478".into()], secret: Secret::new("s"), ttl: 60 })
+            provider(vars(&[
+                ("TURN_URLS", "turn:t:3478"),
+                ("TURN_SECRET", "s"),
+                ("TURN_TTL", "60")
+            ])),
+            Ok(Provider::Coturn {
+                urls: vec!["turn:t:3478".into()],
+                secret: Secret::new("s"),
+                ttl: 60
+            })
         );
         // A TTL that is not a positive number is the default.
         for bad in ["0", "-5", "soon", "99999999999"] {
             assert_eq!(
-                provider(vars(&[("TURN_URLS", "turn:t"), ("TURN_SECRET", "s"), ("TURN_TTL", bad)])),
-                Ok(Provider::Coturn { urls: vec!["turn:t".into()], secret: Secret::new("s"), ttl: DEFAULT_TTL })
+                provider(vars(&[
+                    ("TURN_URLS", "turn:t"),
+                    ("TURN_SECRET", "s"),
+                    ("TURN_TTL", bad)
+                ])),
+                Ok(Provider::Coturn {
+                    urls: vec!["turn:t".into()],
+                    secret: Secret::new("s"),
+                    ttl: DEFAULT_TTL
+                })
             );
         }
         assert_eq!(
-            provider(vars(&[("TURN_KEY_ID", "abc123"), ("TURN_KEY_API_TOKEN", "tok")])),
+            provider(vars(&[
+                ("TURN_KEY_ID", "abc123"),
+                ("TURN_KEY_API_TOKEN", "tok")
+            ])),
             Ok(Provider::Cloudflare {
                 key_id: "abc123".into(),
                 token: Secret::new("tok"),
@@ -726,8 +753,17 @@ mod tests {
         );
         // Cloudflare caps credentials at 48 hours.
         assert_eq!(
-            provider(vars(&[("TURN_KEY_ID", "k"), ("TURN_KEY_API_TOKEN", "t"), ("TURN_TTL", "604800")])),
-            Ok(Provider::Cloudflare { key_id: "k".into(), token: Secret::new("t"), origin: CLOUDFLARE_ORIGIN.into(), ttl: 172_800 })
+            provider(vars(&[
+                ("TURN_KEY_ID", "k"),
+                ("TURN_KEY_API_TOKEN", "t"),
+                ("TURN_TTL", "604800")
+            ])),
+            Ok(Provider::Cloudflare {
+                key_id: "k".into(),
+                token: Secret::new("t"),
+                origin: CLOUDFLARE_ORIGIN.into(),
+                ttl: 172_800
+            })
         );
         // Both complete: Cloudflare's wins.
         assert!(matches!(
@@ -740,8 +776,17 @@ mod tests {
             Ok(Provider::Cloudflare { .. })
         ));
         assert_eq!(
-            provider(vars(&[("TURN_KEY_ID", "k"), ("TURN_KEY_API_TOKEN", "t"), ("TURN_API_ORIGIN", "http://127.0.0.1:8123/")])),
-            Ok(Provider::Cloudflare { key_id: "k".into(), token: Secret::new("t"), origin: "http://127.0.0.1:8123".into(), ttl: DEFAULT_TTL })
+            provider(vars(&[
+                ("TURN_KEY_ID", "k"),
+                ("TURN_KEY_API_TOKEN", "t"),
+                ("TURN_API_ORIGIN", "http://127.0.0.1:8123/")
+            ])),
+            Ok(Provider::Cloudflare {
+                key_id: "k".into(),
+                token: Secret::new("t"),
+                origin: "http://127.0.0.1:8123".into(),
+                ttl: DEFAULT_TTL
+            })
         );
     }
 
@@ -751,14 +796,42 @@ mod tests {
             (&[("TURN_URLS", "turn:t")], ConfigError::UrlsWithoutSecret),
             (&[("TURN_SECRET", "s")], ConfigError::SecretWithoutUrls),
             (&[("TURN_KEY_ID", "k")], ConfigError::KeyIdWithoutToken),
-            (&[("TURN_KEY_API_TOKEN", "t")], ConfigError::TokenWithoutKeyId),
-            (&[("TURN_URLS", "stun:t:3478"), ("TURN_SECRET", "s")], ConfigError::BadTurnUrl),
-            (&[("TURN_URLS", "turn:a,,turn:b"), ("TURN_SECRET", "s")], ConfigError::BadTurnUrl),
-            (&[("TURN_URLS", "turn:"), ("TURN_SECRET", "s")], ConfigError::BadTurnUrl),
-            (&[("TURN_URLS", "turn:a b"), ("TURN_SECRET", "s")], ConfigError::BadTurnUrl),
-            (&[("TURN_URLS", "https://t"), ("TURN_SECRET", "s")], ConfigError::BadTurnUrl),
-            (&[("TURN_KEY_ID", "../x"), ("TURN_KEY_API_TOKEN", "t")], ConfigError::BadKeyId),
-            (&[("TURN_KEY_ID", "k"), ("TURN_KEY_API_TOKEN", "t"), ("TURN_API_ORIGIN", "https://evil.example")], ConfigError::ApiOriginNotLoopback),
+            (
+                &[("TURN_KEY_API_TOKEN", "t")],
+                ConfigError::TokenWithoutKeyId,
+            ),
+            (
+                &[("TURN_URLS", "stun:t:3478"), ("TURN_SECRET", "s")],
+                ConfigError::BadTurnUrl,
+            ),
+            (
+                &[("TURN_URLS", "turn:a,,turn:b"), ("TURN_SECRET", "s")],
+                ConfigError::BadTurnUrl,
+            ),
+            (
+                &[("TURN_URLS", "turn:"), ("TURN_SECRET", "s")],
+                ConfigError::BadTurnUrl,
+            ),
+            (
+                &[("TURN_URLS", "turn:a b"), ("TURN_SECRET", "s")],
+                ConfigError::BadTurnUrl,
+            ),
+            (
+                &[("TURN_URLS", "https://t"), ("TURN_SECRET", "s")],
+                ConfigError::BadTurnUrl,
+            ),
+            (
+                &[("TURN_KEY_ID", "../x"), ("TURN_KEY_API_TOKEN", "t")],
+                ConfigError::BadKeyId,
+            ),
+            (
+                &[
+                    ("TURN_KEY_ID", "k"),
+                    ("TURN_KEY_API_TOKEN", "t"),
+                    ("TURN_API_ORIGIN", "https://evil.example"),
+                ],
+                ConfigError::ApiOriginNotLoopback,
+            ),
         ];
         for (pairs, want) in cases {
             assert_eq!(provider(vars(pairs)), Err(*want), "{pairs:?}");
@@ -771,7 +844,11 @@ mod tests {
 
     #[test]
     fn secrets_never_show_in_debug_output() {
-        let p = provider(vars(&[("TURN_URLS", "turn:t"), ("TURN_SECRET", "hunter2-secret")])).unwrap();
+        let p = provider(vars(&[
+            ("TURN_URLS", "turn:t"),
+            ("TURN_SECRET", "hunter2-secret"),
+        ]))
+        .unwrap();
         let shown = format!("{p:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("Secret(<redacted>)"), "{shown}");
@@ -779,10 +856,18 @@ mod tests {
 
     #[test]
     fn api_origin_override_only_on_loopback() {
-        for ok in ["http://127.0.0.1:1234", "http://localhost:1", "https://[::1]:65535", "http://127.0.0.1"] {
+        for ok in [
+            "http://127.0.0.1:1234",
+            "http://localhost:1",
+            "https://[::1]:65535",
+            "http://127.0.0.1",
+        ] {
             assert_eq!(loopback_origin(ok).as_deref(), Some(ok), "{ok}");
         }
-        assert_eq!(loopback_origin("http://localhost:8/").as_deref(), Some("http://localhost:8"));
+        assert_eq!(
+            loopback_origin("http://localhost:8/").as_deref(),
+            Some("http://localhost:8")
+        );
         for bad in [
             "http://127.0.0.1.evil.example",
             "http://localhost@evil.example",
@@ -813,10 +898,19 @@ mod tests {
 
     #[test]
     fn url_ports() {
-        assert_eq!(url_port("turn:turn.cloudflare.com:53?transport=udp"), Some(53));
-        assert_eq!(url_port("turn:turn.cloudflare.com:3478?transport=tcp"), Some(3478));
+        assert_eq!(
+            url_port("turn:turn.cloudflare.com:53?transport=udp"),
+            Some(53)
+        );
+        assert_eq!(
+            url_port("turn:turn.cloudflare.com:3478?transport=tcp"),
+            Some(3478)
+        );
         assert_eq!(url_port("stun:stun.cloudflare.com:53"), Some(53));
-        assert_eq!(url_port("turns:turn.cloudflare.com:443?transport=tcp"), Some(443));
+        assert_eq!(
+            url_port("turns:turn.cloudflare.com:443?transport=tcp"),
+            Some(443)
+        );
         assert_eq!(url_port("turn:turn.example"), Some(3478));
         assert_eq!(url_port("turns:turn.example?transport=tcp"), Some(5349));
         assert_eq!(url_port("STUN:stun.example"), Some(3478));
@@ -854,13 +948,28 @@ mod tests {
 
     #[test]
     fn cloudflare_failures() {
-        assert_eq!(parse_cloudflare(401, CLOUDFLARE_ANSWER, 60), Err(Failure::Unauthorized(401)));
-        assert_eq!(parse_cloudflare(403, "", 60), Err(Failure::Unauthorized(403)));
-        assert_eq!(parse_cloudflare(500, CLOUDFLARE_ANSWER, 60), Err(Failure::Status(500)));
+        assert_eq!(
+            parse_cloudflare(401, CLOUDFLARE_ANSWER, 60),
+            Err(Failure::Unauthorized(401))
+        );
+        assert_eq!(
+            parse_cloudflare(403, "", 60),
+            Err(Failure::Unauthorized(403))
+        );
+        assert_eq!(
+            parse_cloudflare(500, CLOUDFLARE_ANSWER, 60),
+            Err(Failure::Status(500))
+        );
         assert_eq!(parse_cloudflare(204, "", 60), Err(Failure::Status(204)));
-        assert_eq!(parse_cloudflare(201, "<html>oops</html>", 60), Err(Failure::NotJson));
+        assert_eq!(
+            parse_cloudflare(201, "<html>oops</html>", 60),
+            Err(Failure::NotJson)
+        );
         assert_eq!(parse_cloudflare(201, "", 60), Err(Failure::NotJson));
-        assert_eq!(parse_cloudflare(201, &" ".repeat(MAX_PROVIDER_BODY + 1), 60), Err(Failure::TooLarge));
+        assert_eq!(
+            parse_cloudflare(201, &" ".repeat(MAX_PROVIDER_BODY + 1), 60),
+            Err(Failure::TooLarge)
+        );
         for shape in [
             "{}",
             "[]",
@@ -872,7 +981,11 @@ mod tests {
             r#"{"iceServers":[{"urls":[1]}]}"#,
             r#"{"iceServers":[{"urls":"turn:t","username":1,"credential":"c"}]}"#,
         ] {
-            assert_eq!(parse_cloudflare(201, shape, 60), Err(Failure::BadShape), "{shape}");
+            assert_eq!(
+                parse_cloudflare(201, shape, 60),
+                Err(Failure::BadShape),
+                "{shape}"
+            );
         }
         for no_relay in [
             r#"{"iceServers":[]}"#,
@@ -881,7 +994,11 @@ mod tests {
             r#"{"iceServers":[{"urls":["turn:t:53"],"username":"u","credential":"c"}]}"#,
             r#"{"iceServers":[{"urls":["https://t"],"username":"u","credential":"c"}]}"#,
         ] {
-            assert_eq!(parse_cloudflare(201, no_relay, 60), Err(Failure::NoRelay), "{no_relay}");
+            assert_eq!(
+                parse_cloudflare(201, no_relay, 60),
+                Err(Failure::NoRelay),
+                "{no_relay}"
+            );
         }
     }
 
@@ -909,7 +1026,10 @@ mod tests {
     fn client_keys() {
         assert_eq!(client_key(Some("203.0.113.7")), "203.0.113.7");
         assert_eq!(client_key(Some(" 203.0.113.7 ")), "203.0.113.7");
-        assert_eq!(client_key(Some("2001:db8:aa:bb:1:2:3:4")), "2001:db8:aa:bb::/64");
+        assert_eq!(
+            client_key(Some("2001:db8:aa:bb:1:2:3:4")),
+            "2001:db8:aa:bb::/64"
+        );
         assert_eq!(client_key(Some("2001:db8:aa:bb::9")), "2001:db8:aa:bb::/64");
         assert_eq!(client_key(Some("2001:DB8::1")), "2001:db8:0:0::/64");
         assert_eq!(client_key(Some("::ffff:198.51.100.1")), "198.51.100.1");

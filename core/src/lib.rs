@@ -6,7 +6,7 @@
 //!
 //! # Layout
 //! Layers, each using only those before it: `json`, `base64` → `engineio` → `socketio` → `handshake`,
-//! `ids` → `room` → `server`.
+//! `ids` → `room` → `server`; `ice` uses only `json`, `base64` and `ids`.
 //! - [`json`]: depth scan, validation and array splitting on raw JSON slices.
 //! - [`base64`]: standard and URL-safe base64.
 //! - [`engineio`]: Engine.IO packets (v3 and v4): decode, open packet, binary framing, and the
