@@ -104,6 +104,9 @@ struct Object {
     /// Held long-polling GETs: the session id and the function that resolves the request's
     /// promise with its response.
     held: RefCell<Vec<(String, js_sys::Function)>>,
+    /// Long-polling POSTs whose bodies are still being read: the session id and when the
+    /// request arrived (a pong in it is a pong in time, whatever the alarm does meanwhile).
+    posting: RefCell<Vec<(String, u64)>>,
 }
 
 struct Inner {
@@ -159,6 +162,7 @@ impl RoomObject {
                 handler: Cell::new("constructor"),
                 statics: RefCell::new(Vec::new()),
                 held: RefCell::new(Vec::new()),
+                posting: RefCell::new(Vec::new()),
             }),
         }
     }
@@ -323,19 +327,27 @@ impl Object {
                 .ok()
                 .flatten()
                 .is_some_and(|t| t.starts_with("application/octet-stream"));
+            let arrived = now();
             let body = if length.is_some_and(|n| n > max_payload) {
                 None
             } else {
-                let buffer = JsFuture::from(req.array_buffer()?).await?;
-                Some(Uint8Array::new(&buffer).to_vec())
+                this.posting.borrow_mut().push((sid.clone(), arrived));
+                let buffer = JsFuture::from(req.array_buffer()?).await;
+                let mut posting = this.posting.borrow_mut();
+                if let Some(i) = posting.iter().position(|(s, t)| *s == sid && *t == arrived) {
+                    posting.swap_remove(i);
+                }
+                drop(posting);
+                Some(Uint8Array::new(&buffer?).to_vec())
             };
             this.trace("fetch (post body)");
             this.load();
-            this.catch_up();
+            // The packets count as of the request's arrival.
+            this.catch_up_at(arrived);
             let (result, outs) = {
                 let mut inner = this.inner.borrow_mut();
                 match &body {
-                    Some(bytes) => inner.server.post(&sid, bytes, binary, now()),
+                    Some(bytes) => inner.server.post(&sid, bytes, binary, arrived),
                     None => inner.server.post_oversize(&sid),
                 }
             };
@@ -419,18 +431,30 @@ impl Object {
     /// may come a little later): done first, so that no event finds a session that should
     /// have timed out.
     fn catch_up(&self) {
-        let due = matches!(self.inner.borrow().alarm, Alarm::Known(Some(t)) if now() >= t);
+        self.catch_up_at(now());
+    }
+
+    /// [`Object::catch_up`] as of time `at`.
+    fn catch_up_at(&self, at: u64) {
+        let due = matches!(self.inner.borrow().alarm, Alarm::Known(Some(t)) if at >= t);
         if due {
-            self.run_alarm();
+            self.run_alarm_at(at);
         }
     }
 
     fn run_alarm(&self) {
-        let outs = self
-            .inner
-            .borrow_mut()
-            .server
-            .on_alarm(now(), |ws| self.auto_response_time(ws));
+        self.run_alarm_at(now());
+    }
+
+    fn run_alarm_at(&self, at: u64) {
+        let outs = {
+            let posting = self.posting.borrow();
+            self.inner.borrow_mut().server.on_alarm(
+                at,
+                |ws| self.auto_response_time(ws),
+                |sid| posting.iter().find(|(s, _)| s == sid).map(|(_, t)| *t),
+            )
+        };
         self.apply(outs, None);
     }
 

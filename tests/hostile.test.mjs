@@ -10,7 +10,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
-import { RawSocket, eventFrame, logFrame, startServer, waitFor } from "./helpers.mjs";
+import { RawPolling, RawSocket, eventFrame, logFrame, startServer, waitFor } from "./helpers.mjs";
 
 const PING_INTERVAL = 1500;
 const PING_TIMEOUT = 1000;
@@ -187,6 +187,22 @@ function httpGet(path, headers = {}) {
   });
 }
 
+/** An HTTP request with any method; resolves { status, body }. */
+function httpRequest(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(server.url + path, { method, timeout: 10_000 }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode, body: text }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.on("error", reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
 /** A websocket upgrade to `/socket.io/?<query>`; resolves { status, body } (101 if it opened). */
 function upgrade(query) {
   return new Promise((resolve, reject) => {
@@ -212,6 +228,7 @@ const BODY = {
   sid: '{"code":1,"message":"Session ID unknown"}',
   version: '{"code":5,"message":"Unsupported protocol version"}',
   bad: '{"code":3,"message":"Bad request"}',
+  method: '{"code":2,"message":"Bad handshake method"}',
   tooMany: '{"code":3,"message":"Too many connections"}',
 };
 
@@ -854,6 +871,120 @@ describe("hostile input", () => {
     });
   });
 
+  describe("long-polling sessions: only the attacker's session ends", { concurrency: CONCURRENCY }, () => {
+    const pq = (room, sid, eio = 4) => `/socket.io/?EIO=${eio}&transport=polling&room=${room}${sid ? `&sid=${sid}` : ""}`;
+
+    /** Victims: `a` seated on a websocket, `b` seated over long-polling. */
+    async function pollingVictims() {
+      const room = newRoom();
+      const a = await seated(room, 4);
+      const b = await RawPolling.connect(server, { room });
+      scope.getStore().push(b);
+      await b.send(eventFrame("create or join", room));
+      assert.deepEqual(await b.take(4), [
+        logFrame(`Room ${room} has 1 client(s)`),
+        logFrame(`Request to create or join room ${room}`),
+        eventFrame("joined", room, b.socketId),
+        eventFrame("ready", room),
+      ]);
+      assert.deepEqual(await a.take(2), [eventFrame("join", room), eventFrame("ready", room)]);
+      return { room, a, b };
+    }
+
+    /** An attacker's own polling session in `room` (connected, no seat), not polled. */
+    async function attacker(room, eio = 4) {
+      const s = await RawPolling.open(server, { room, eio });
+      const open = s.frames[0];
+      const sid = JSON.parse(open.slice(1)).sid;
+      return { sid, url: pq(room, sid, eio) };
+    }
+
+    tc("unknown sids and another room's sid (session hijack): 400 Session ID unknown", async () => {
+      const { room, a, b } = await pollingVictims();
+      const other = newRoom();
+      for (const sid of ["AAAAAAAAAAAAAAAAAAAA", "short", b.sid + "x"]) {
+        assert.deepEqual(await httpRequest("GET", pq(room, sid)), { status: 400, body: BODY.sid }, sid);
+        assert.deepEqual(await httpRequest("POST", pq(room, sid), "40"), { status: 400, body: BODY.sid }, sid);
+      }
+      // The victim's sid presented to another room reaches another object, which never heard of it.
+      assert.deepEqual(await httpRequest("GET", pq(other, b.sid)), { status: 400, body: BODY.sid });
+      assert.deepEqual(await httpRequest("POST", pq(other, b.sid), '42["message","hijack"]'), { status: 400, body: BODY.sid });
+      assert.deepEqual(await upgrade(`EIO=4&transport=websocket&room=${other}&sid=${b.sid}`), { status: 400, body: BODY.sid });
+      await roundTrip(a, b);
+    });
+
+    tc("two GETs at once: 400, and the session is closed", async () => {
+      const { room, a, b } = await pollingVictims();
+      const x = await attacker(room);
+      // Whichever reaches the room second is refused, and the one held there gets the close.
+      const answers = await Promise.all([httpRequest("GET", x.url), httpRequest("GET", x.url)]);
+      answers.sort((p, q) => p.status - q.status);
+      assert.deepEqual(answers, [{ status: 200, body: "1" }, { status: 400, body: BODY.bad }]);
+      assert.deepEqual(await httpRequest("GET", x.url), { status: 400, body: BODY.sid });
+      await roundTrip(a, b);
+    });
+
+    tc("a POST body over maxPayload: 413, and the session is closed", async () => {
+      const { room, a, b } = await pollingVictims();
+      const x = await attacker(room);
+      const res = await httpRequest("POST", x.url, `42["message","${"x".repeat(MAX_PAYLOAD)}"]`);
+      assert.equal(res.status, 413);
+      assert.deepEqual(await httpRequest("GET", x.url), { status: 400, body: BODY.sid });
+      await roundTrip(a, b);
+    });
+
+    for (const [name, eio, body] of [
+      ["v4 empty record", 4, "40\x1e"],
+      ["v4 bad base64", 4, "b!!!"],
+      ["v4 unknown packet type", 4, "9"],
+      ["v3 length longer than the payload", 3, "9:42"],
+      ["v3 length not a number", 3, "x:42"],
+      ["v3 no length", 3, "42[\"x\"]"],
+    ]) {
+      tc(`a malformed payload (${name}) closes only that session`, async () => {
+        const { room, a, b } = await pollingVictims();
+        const x = await attacker(room, eio);
+        const res = await httpRequest("POST", x.url, body);
+        assert.equal(res.status, 200, "answered ok, as the reference server");
+        assert.deepEqual(await httpRequest("GET", x.url), { status: 400, body: BODY.sid });
+        await roundTrip(a, b);
+      });
+    }
+
+    tc("a seated polling peer sending garbage: its partner gets only bye, and the seat is free", async () => {
+      const { room, a, b } = await pollingVictims();
+      b.stop();
+      assert.equal((await httpRequest("POST", b.url.slice(server.url.length), '42{"not":"an array"}')).status, 200);
+      assert.equal(await a.next(), eventFrame("bye", room));
+      assert.deepEqual(await httpRequest("GET", b.url.slice(server.url.length)), { status: 400, body: BODY.sid });
+      const c = await newcomer(room, a);
+      await roundTrip(a, c);
+    });
+
+    tc("methods other than GET and POST, and a POST handshake: 400 Bad handshake method", async () => {
+      const { room, a, b } = await pollingVictims();
+      for (const method of ["PUT", "DELETE", "PATCH"]) {
+        assert.deepEqual(await httpRequest(method, pq(room, b.sid)), { status: 400, body: BODY.method }, method);
+        assert.deepEqual(await httpRequest(method, pq(room)), { status: 400, body: BODY.method }, method);
+      }
+      assert.deepEqual(await httpRequest("POST", pq(room), "40"), { status: 400, body: BODY.method });
+      await roundTrip(a, b);
+    });
+
+    tc("an upgrade probe that breaks the exchange is closed; the session goes on polling", async () => {
+      const { room, a, b } = await pollingVictims();
+      const probe = track(await RawSocket.open(server, { room, extra: `&sid=${b.sid}` }));
+      probe.send('42["message","not a probe"]');
+      assert.equal((await probe.closed()).code, PROTOCOL_ERROR);
+      await roundTrip(a, b);
+      // A second probe while one is open is refused.
+      const p1 = track(await RawSocket.open(server, { room, extra: `&sid=${b.sid}` }));
+      await assert.rejects(RawSocket.open(server, { room, extra: `&sid=${b.sid}` }), (e) => e.status === 400 && e.body === BODY.bad);
+      p1.kill();
+      await roundTrip(a, b);
+    });
+  });
+
   describe("HTTP-level handshake errors", { concurrency: CONCURRENCY }, () => {
     const q = (room, extra = "") => `EIO=4&transport=websocket&room=${room}${extra}`;
 
@@ -870,15 +1001,17 @@ describe("hostile input", () => {
         assert.deepEqual(res, { status: 400, body: BODY.transport });
       }));
 
-    tc("transport=polling: 400 Transport unknown", () =>
+    tc("an unknown transport: 400 Transport unknown", () =>
       againstVictims(async (room) => {
-        assert.deepEqual(await upgrade(`EIO=4&transport=polling&room=${room}`), { status: 400, body: BODY.transport });
-        assert.deepEqual(await httpGet(`/socket.io/?EIO=4&transport=polling&room=${room}`), { status: 400, body: BODY.transport });
+        assert.deepEqual(await upgrade(`EIO=4&transport=flash&room=${room}`), { status: 400, body: BODY.transport });
+        assert.deepEqual(await httpGet(`/socket.io/?EIO=4&transport=xhr-polling&room=${room}`), { status: 400, body: BODY.transport });
       }));
 
-    tc("a victim's own sid (session hijack): 400 Session ID unknown", () =>
+    tc("a victim's own websocket sid on an upgrade (session hijack): 400, the victim keeps its seat", () =>
       againstVictims(async (room, a) => {
-        assert.deepEqual(await upgrade(q(room, `&sid=${a.sid}`)), { status: 400, body: BODY.sid });
+        // The session exists but is no polling session to upgrade: refused as the wrong transport.
+        assert.deepEqual(await upgrade(q(room, `&sid=${a.sid}`)), { status: 400, body: BODY.bad });
+        assert.deepEqual(await httpGet(`/socket.io/?EIO=4&transport=polling&room=${room}&sid=${a.sid}`), { status: 400, body: BODY.bad });
         assert.deepEqual(await upgrade(q(room, "&sid=")), { status: 400, body: BODY.sid });
       }));
 
@@ -889,12 +1022,12 @@ describe("hostile input", () => {
         }));
     }
 
-    tc("defects are judged in order: transport, sid, EIO, room", () =>
+    tc("defects are judged in order: transport, EIO, room, method, sid", () =>
       againstVictims(async (room) => {
-        assert.deepEqual(await upgrade("EIO=9&transport=polling&sid=x&room=a%20b"), { status: 400, body: BODY.transport });
-        assert.deepEqual(await upgrade("EIO=9&transport=websocket&sid=x&room=a%20b"), { status: 400, body: BODY.sid });
-        assert.deepEqual(await upgrade("EIO=9&transport=websocket&room=a%20b"), { status: 400, body: BODY.version });
-        assert.deepEqual(await upgrade("EIO=4&transport=websocket&room=a%20b"), { status: 400, body: BODY.bad });
+        assert.deepEqual(await upgrade("EIO=9&transport=flash&sid=x&room=a%20b"), { status: 400, body: BODY.transport });
+        assert.deepEqual(await upgrade("EIO=9&transport=websocket&sid=x&room=a%20b"), { status: 400, body: BODY.version });
+        assert.deepEqual(await upgrade("EIO=4&transport=websocket&sid=x&room=a%20b"), { status: 400, body: BODY.bad });
+        assert.deepEqual(await httpRequest("PUT", `/socket.io/?EIO=4&transport=polling&room=${room}&sid=x`), { status: 400, body: BODY.method });
         assert.deepEqual(await upgrade(`EIO=3&transport=websocket&room=${room}&sid=${room}`), { status: 400, body: BODY.sid });
       }));
 

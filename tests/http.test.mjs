@@ -37,7 +37,6 @@ describe("HTTP surface", () => {
   const upgrade = { Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" };
 
   const cases = [
-    ["polling transport", "/socket.io/?EIO=4&transport=polling&room=r", upgrade, '{"code":0,"message":"Transport unknown"}'],
     ["websocket without upgrade", "/socket.io/?EIO=4&transport=websocket&room=r", {}, '{"code":0,"message":"Transport unknown"}'],
     ["no transport", "/socket.io/?EIO=4&room=r", upgrade, '{"code":0,"message":"Transport unknown"}'],
     ["unknown transport", "/socket.io/?EIO=4&transport=webtransport&room=r", upgrade, '{"code":0,"message":"Transport unknown"}'],
@@ -46,9 +45,10 @@ describe("HTTP surface", () => {
     ["no room", "/socket.io/?EIO=4&transport=websocket", upgrade, '{"code":3,"message":"Bad request"}'],
     ["room with a space", "/socket.io/?EIO=4&transport=websocket&room=a%20b", upgrade, '{"code":3,"message":"Bad request"}'],
     ["room of 65 chars", `/socket.io/?EIO=4&transport=websocket&room=${"a".repeat(65)}`, upgrade, '{"code":3,"message":"Bad request"}'],
-    ["transport judged before EIO and room", "/socket.io/?EIO=9&transport=polling", upgrade, '{"code":0,"message":"Transport unknown"}'],
+    ["transport judged before EIO and room", "/socket.io/?EIO=9&transport=flash", upgrade, '{"code":0,"message":"Transport unknown"}'],
     ["EIO judged before room", "/socket.io/?EIO=9&transport=websocket&room=%00", upgrade, '{"code":5,"message":"Unsupported protocol version"}'],
-    ["other path under /socket.io/", "/socket.io/other?EIO=4&transport=polling", {}, '{"code":0,"message":"Transport unknown"}'],
+    ["other path under /socket.io/", "/socket.io/other?EIO=4&transport=flash&room=r", {}, '{"code":0,"message":"Transport unknown"}'],
+    ["polling without a room", "/socket.io/?EIO=4&transport=polling", {}, '{"code":3,"message":"Bad request"}'],
   ];
   for (const [name, url, headers, body] of cases) {
     test(`400 with the reference body: ${name}`, async () => {

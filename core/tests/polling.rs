@@ -275,7 +275,7 @@ fn a_held_poll_gets_the_server_ping_and_the_pong_comes_by_post() {
     assert_eq!(t.get("eio1").0, Ok(Poll::Wait));
     let due = t.server.next_alarm().unwrap();
     assert_eq!(due, T0 + (cfg.ping_interval + cfg.ping_timeout) / 2);
-    let outs = t.server.on_alarm(due, |_| None);
+    let outs = t.server.on_alarm(due, |_| None, |_| None);
     assert_eq!(responses(&outs, "eio1"), vec![text("2")]);
     t.now = due + 10;
     t.post("eio1", "3");
@@ -298,7 +298,9 @@ fn a_poll_with_nothing_to_send_is_answered_with_a_noop_after_ping_interval() {
     t.get_now("eio1");
     assert_eq!(t.get("eio1").0, Ok(Poll::Wait));
     assert_eq!(t.server.next_alarm(), Some(T0 + cfg.ping_interval));
-    let outs = t.server.on_alarm(T0 + cfg.ping_interval, |_| None);
+    let outs = t
+        .server
+        .on_alarm(T0 + cfg.ping_interval, |_| None, |_| None);
     assert_eq!(responses(&outs, "eio1"), vec![text("1:6")]);
 }
 
@@ -316,7 +318,7 @@ fn a_silent_polling_peer_is_closed_and_its_partner_gets_bye() {
         // The websocket peer answers every ping 5 ms after it.
         let pinged = now;
         now = t.server.next_alarm().unwrap();
-        outs = t.server.on_alarm(now, |_| Some(pinged + 5));
+        outs = t.server.on_alarm(now, |_| Some(pinged + 5), |_| None);
         if forgot(&outs, "eio1") {
             break;
         }
@@ -487,7 +489,9 @@ fn a_probe_that_breaks_the_exchange_or_times_out_leaves_the_session_on_polling()
     }
     let mut t = mid_upgrade();
     t.server.on_ws_text(9, "2probe", t.now);
-    let outs = t.server.on_alarm(T0 + cfg.upgrade_timeout, |_| None);
+    let outs = t
+        .server
+        .on_alarm(T0 + cfg.upgrade_timeout, |_| None, |_| None);
     assert!(
         outs.contains(&Out::Close(9, Cause::UpgradeTimeout)),
         "{outs:?}"
@@ -586,4 +590,32 @@ fn an_upgrade_survives_eviction_between_probe_and_switch() {
     );
     assert_eq!(fresh.room().seats_taken(), 1);
     assert_eq!(ROOM, "r1");
+}
+
+#[test]
+fn a_pong_still_in_a_posts_body_keeps_the_session_when_the_round_comes_first() {
+    let mut t = Polls::new();
+    t.seat_v4(1);
+    t.seat_ws(7);
+    t.get_now("eio1");
+    let r1 = t.server.next_alarm().unwrap();
+    t.server.on_alarm(r1, |_| None, |_| None); // pings both
+    let r2 = t.server.next_alarm().unwrap();
+    // The client's POST arrived 10 ms after the ping; its body is still being read.
+    let outs = t.server.on_alarm(
+        r2,
+        |_| Some(r1 + 5),
+        |sid| (sid == "eio1").then_some(r1 + 10),
+    );
+    assert!(!forgot(&outs, "eio1"), "{outs:?}");
+    // Without it, the session is closed for the missing pong.
+    let mut u = Polls::new();
+    u.seat_v4(1);
+    u.seat_ws(7);
+    u.get_now("eio1");
+    let r1 = u.server.next_alarm().unwrap();
+    u.server.on_alarm(r1, |_| None, |_| None);
+    let r2 = u.server.next_alarm().unwrap();
+    let outs = u.server.on_alarm(r2, |_| Some(r1 + 5), |_| None);
+    assert!(forgot(&outs, "eio1"), "{outs:?}");
 }

@@ -114,24 +114,25 @@ impl<H: Clone + PartialEq> Room<H> {
 
     /// Heartbeats and timeouts, due at [`Room::next_alarm`]. `auto_answered` tells when the
     /// platform last answered the socket's [`Room::auto_response`] frame on the room's behalf:
-    /// under `V3Ping` a v3 client's sign of life, under `V4Pong` a v4 client's pong.
+    /// under `V3Ping` a v3 client's sign of life, under `V4Pong` a v4 client's pong. (A v4
+    /// client's answered frame counts as its pong in either mode: under `V3Ping` it can only be
+    /// a ping it should not have sent, which the platform answered.)
     pub fn on_alarm(&mut self, now: u64, auto_answered: impl Fn(&H) -> Option<u64>) -> Out<H> {
         let mut out = Vec::new();
         self.now = now;
         let cfg = self.cfg;
-        let mode = self.auto_response();
         let round = self.round();
         let mut i = 0;
         while i < self.entries.len() {
             let e = &mut self.entries[i];
             let auto = auto_answered(&e.handle);
             let c = &e.conn;
-            // Under `AutoResponse::V4Pong` the platform took this socket's pong: it counts if it
-            // came within pingTimeout of the ping.
+            // Under `AutoResponse::V4Pong` the platform took this socket's pong (or, for a
+            // long-polling session, a request that carries it is still being read): it counts
+            // if it came within pingTimeout of the ping.
             let deadline = c.last_ping.saturating_add(cfg.ping_timeout);
             if c.protocol == Protocol::V4
                 && c.awaiting_pong
-                && mode == AutoResponse::V4Pong
                 && auto.is_some_and(|t| t >= c.last_ping && t <= deadline)
             {
                 e.conn.awaiting_pong = false;

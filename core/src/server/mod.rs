@@ -502,11 +502,17 @@ impl<W: Clone + PartialEq> Server<W> {
     // Time
 
     /// Heartbeats, timeouts, held polls and upgrade timeouts due by `now`. `auto_answered` is
-    /// the platform's auto-response time of a websocket (see [`Room::on_alarm`]).
-    pub fn on_alarm(&mut self, now: u64, auto_answered: impl Fn(&W) -> Option<u64>) -> Outs<W> {
+    /// the platform's auto-response time of a websocket (see [`Room::on_alarm`]); `posting`, when
+    /// a polling session's POST arrived whose body is still being read (its pong may be in it).
+    pub fn on_alarm(
+        &mut self,
+        now: u64,
+        auto_answered: impl Fn(&W) -> Option<u64>,
+        posting: impl Fn(&str) -> Option<u64>,
+    ) -> Outs<W> {
         let actions = self.room.on_alarm(now, |p| match p {
             Peer::Ws(w) => auto_answered(w),
-            Peer::Poll(_) => None,
+            Peer::Poll(sid) => posting(sid),
         });
         let mut outs = self.apply(actions, None);
         let hold = self.room.config().ping_interval;
