@@ -200,8 +200,9 @@ describe("Cloudflare Realtime TURN (against a fake API on loopback)", () => {
     assert.equal(second.iceServers[1].username, "user2");
   });
 
-  // Each failure: HTTP 200 with the STUN-only answer, and (checked once the server has stopped
-  // and its output is complete) exactly one log line with the reason, in the order they happened.
+  // Each failure: HTTP 200 with the STUN-only answer, and exactly one log line with the reason,
+  // in the order they happened (checked at the end: a Worker's log line can reach wrangler's
+  // output a moment after its answer reaches the client).
   const failures = [];
 
   for (const [name, answer, reason, status] of [
@@ -248,6 +249,9 @@ describe("Cloudflare Realtime TURN (against a fake API on loopback)", () => {
   });
 
   test("one log line per failure, in fixed words; the token never in any answer or log", async () => {
+    await waitFor(() => logLines(server.output(), "turn_provider_failed").length >= failures.length, {
+      what: `${failures.length} log lines`,
+    });
     await server.stop();
     const output = server.output();
     const why = `\n--- wrangler output ---\n${output.replaceAll(token, "<TOKEN>")}`;
@@ -367,6 +371,7 @@ describe("TURN configuration mistakes and where secrets may live", () => {
       const res = await get(server);
       assert.equal(res.status, 200);
       assert.equal(res.body, STUN_ONLY);
+      await waitFor(() => logLines(server.output(), "turn_config_invalid").length > 0, { what: "the log line" });
     } finally {
       await server.stop();
     }

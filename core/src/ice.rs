@@ -30,7 +30,6 @@
 
 use hmac::{Hmac, Mac};
 use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 use sha1::Sha1;
 
@@ -59,7 +58,7 @@ pub const CLOUDFLARE_MAX_TTL: u32 = 172_800;
 pub const CLOUDFLARE_ORIGIN: &str = "https://rtc.live.cloudflare.com";
 /// How long the Worker waits for Cloudflare's whole answer (headers and body) before giving
 /// the STUN-only answer.
-pub const PROVIDER_TIMEOUT_MS: u64 = 3_000;
+pub const PROVIDER_TIMEOUT_MS: u32 = 3_000;
 /// Largest provider answer read as such; anything longer is garbage (a real one is < 1 KB).
 pub const MAX_PROVIDER_BODY: usize = 64 * 1024;
 /// Random bytes in a minted username's id: 96 bits, 16 characters.
@@ -484,8 +483,11 @@ pub fn url_port(url: &str) -> Option<u16> {
 }
 
 /// `ICE_SERVERS` (a JSON array, checked by the caller) as its entries; nothing if it is not one.
-fn stun_entries(stun: &str) -> Vec<&RawValue> {
-    serde_json::from_str::<Vec<&RawValue>>(stun).unwrap_or_default()
+fn stun_entries(stun: &str) -> impl Iterator<Item = String> + '_ {
+    crate::json::split_array(stun)
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_string)
 }
 
 /// `{"iceServers":[…entries…]<tail>}`.
@@ -501,26 +503,22 @@ fn entry_json(server: &IceServer) -> String {
 
 /// The STUN-only answer: `{"iceServers":<ICE_SERVERS>}`.
 pub fn answer_stun_only(stun: &str) -> String {
-    answer(
-        stun_entries(stun).into_iter().map(|e| e.get().to_string()),
-        "",
-    )
+    answer(stun_entries(stun), "")
 }
 
 /// The answer beyond the rate limit (HTTP 429): the STUN-only servers and
 /// `"error":"Too many requests"`, so the page still calls where no relay is needed.
 pub fn answer_rate_limited(stun: &str) -> String {
     answer(
-        stun_entries(stun).into_iter().map(|e| e.get().to_string()),
+        stun_entries(stun),
         &format!(r#","error":{}"#, crate::json::string(RATE_LIMITED_ERROR)),
     )
 }
 
 /// The coturn answer: `ICE_SERVERS` followed by the minted entry, and `"ttl"`.
 pub fn answer_coturn(stun: &str, creds: &Credentials) -> String {
-    let stun = stun_entries(stun).into_iter().map(|e| e.get().to_string());
     answer(
-        stun.chain(creds.servers.iter().map(entry_json)),
+        stun_entries(stun).chain(creds.servers.iter().map(entry_json)),
         &format!(r#","ttl":{}"#, creds.ttl),
     )
 }
@@ -535,20 +533,82 @@ pub fn answer_cloudflare(creds: &Credentials) -> String {
 
 /// The rate limiter's key for a client address (`CF-Connecting-IP`): an IPv4 address as it
 /// is, an IPv6 address as its /64 (one subscriber's whole prefix, which they can pick addresses
-/// from at will), anything else `unknown`.
+/// from at will; IPv4-mapped ones as the IPv4 address), anything else `unknown`. (Parsed by hand:
+/// `std::net::IpAddr`'s parser and printer cost about 2 KB of gzip upload.)
 pub fn client_key(addr: Option<&str>) -> String {
-    use std::net::IpAddr;
-    match addr.map(str::trim).and_then(|a| a.parse::<IpAddr>().ok()) {
-        Some(IpAddr::V4(v4)) => v4.to_string(),
-        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
+    let addr = addr.map(str::trim).unwrap_or("");
+    if let Some([a, b, c, d]) = ipv4(addr) {
+        return format!("{a}.{b}.{c}.{d}");
+    }
+    match ipv6(addr) {
+        Some([0, 0, 0, 0, 0, 0xffff, hi, lo]) => {
+            let [a, b] = hi.to_be_bytes();
+            let [c, d] = lo.to_be_bytes();
+            format!("{a}.{b}.{c}.{d}")
+        }
+        Some([a, b, c, d, ..]) => format!("{a:x}:{b:x}:{c:x}:{d:x}::/64"),
         None => "unknown".to_string(),
     }
+}
+
+/// Dotted-quad IPv4: four decimal parts of 1–3 digits, each at most 255.
+fn ipv4(s: &str) -> Option<[u8; 4]> {
+    let mut out = [0u8; 4];
+    let mut parts = s.split('.');
+    for slot in &mut out {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *slot = part.parse().ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+/// IPv6 text (RFC 4291 §2.2): eight groups of 1–4 hex digits, one `::` for a run of zero
+/// groups, optionally a dotted IPv4 address as the last 32 bits.
+fn ipv6(s: &str) -> Option<[u16; 8]> {
+    fn groups(part: &str, out: &mut Vec<u16>, last: bool) -> Option<()> {
+        if part.is_empty() {
+            return Some(());
+        }
+        let pieces: Vec<&str> = part.split(':').collect();
+        for (i, g) in pieces.iter().enumerate() {
+            if last && i + 1 == pieces.len() && g.contains('.') {
+                let [a, b, c, d] = ipv4(g)?;
+                out.push(u16::from_be_bytes([a, b]));
+                out.push(u16::from_be_bytes([c, d]));
+            } else if (1..=4).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_hexdigit()) {
+                out.push(u16::from_str_radix(g, 16).ok()?);
+            } else {
+                return None;
+            }
+        }
+        Some(())
+    }
+    let (mut head, mut tail) = (Vec::new(), Vec::new());
+    match s.split_once("::") {
+        Some((h, t)) => {
+            if t.contains("::") {
+                return None;
+            }
+            groups(h, &mut head, false)?;
+            groups(t, &mut tail, true)?;
+            if head.len() + tail.len() > 7 {
+                return None;
+            }
+        }
+        None => {
+            groups(s, &mut head, true)?;
+            if head.len() != 8 {
+                return None;
+            }
+        }
+    }
+    let mut out = [0u16; 8];
+    out[..head.len()].copy_from_slice(&head);
+    out[8 - tail.len()..].copy_from_slice(&tail);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -1033,7 +1093,31 @@ mod tests {
         assert_eq!(client_key(Some("2001:db8:aa:bb::9")), "2001:db8:aa:bb::/64");
         assert_eq!(client_key(Some("2001:DB8::1")), "2001:db8:0:0::/64");
         assert_eq!(client_key(Some("::ffff:198.51.100.1")), "198.51.100.1");
-        assert_eq!(client_key(Some("not an address")), "unknown");
+        assert_eq!(client_key(Some("::")), "0:0:0:0::/64");
+        assert_eq!(client_key(Some("fe80::")), "fe80:0:0:0::/64");
+        assert_eq!(client_key(Some("1:2:3:4:5:6:7:8")), "1:2:3:4::/64");
+        assert_eq!(client_key(Some("1:2:3:4:5:6:1.2.3.4")), "1:2:3:4::/64");
+        assert_eq!(client_key(Some("::ffff:c633:6401")), "198.51.100.1");
+        for bad in [
+            "not an address",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "1..2.3",
+            "1.2.3.4 x",
+            "+1.2.3.4",
+            "1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7:8:9",
+            "1::2::3",
+            "1:2:3:4:5:6:7::8",
+            "12345::",
+            "g::",
+            ":1:2:3:4:5:6:7",
+            "1.2.3.4::",
+            "[::1]",
+        ] {
+            assert_eq!(client_key(Some(bad)), "unknown", "{bad}");
+        }
         assert_eq!(client_key(Some("")), "unknown");
         assert_eq!(client_key(None), "unknown");
     }
