@@ -1,43 +1,146 @@
-// One RTCPeerConnection between this page and the other seat of the room.
+// One RTCPeerConnection between this page and the other seat of the room, for as long as the
+// media between them lasts: it outlives signalling outages (the media is peer to peer), and ends
+// only when the room page closes it.
 //
-// Roles: the peer that got `joined` (the late joiner) is the offerer; it adds its tracks at once
-// and its `negotiationneeded` sends the first offer. The peer that was waiting answers, adding
-// its own tracks to the transceivers the offer created. Every message carries the call id the
-// offerer picked, so anything left over from an earlier call is dropped by the room page.
+// Roles: the side that offers first (the one that came second to the room) is the `offerer`;
+// it adds its tracks at once and its `negotiationneeded` sends the first offer. The other side
+// answers, adding its own tracks to the transceivers the offer created. Glare (both sides
+// offering at once) is settled the "perfect negotiation" way: the answerer is polite (rolls its
+// own offer back), the offerer impolite (ignores the colliding offer). Incoming messages, and ICE
+// restarts, are handled strictly one after another.
 //
-// Glare (both sides offering at once, e.g. during an ICE restart) is settled the "perfect
-// negotiation" way: the answerer is polite (rolls its own offer back), the offerer impolite
-// (ignores the colliding offer). Incoming messages are handled strictly one after another.
+// ICE servers: fetched fresh for every attempt to connect (this call's first connection and each
+// ICE restart), never reused from an earlier call. When they carry a `ttl` (TURN credentials that
+// expire), the call gets fresh ones before they do: at 75 % of the ttl the offerer fetches new
+// servers, `setConfiguration`s them and restarts ICE; its offer says `restart: true`, and the
+// answerer fetches its own fresh servers before answering. Only the offerer ever restarts; should
+// the answerer's credentials run out first (it asked later, so normally they do not), it asks the
+// offerer with `refresh-ice` at 85 % of its own ttl.
+//
+// Messages (each also carries the call id, added by the room page):
+//   { type: "description", description, restart? }   an offer or an answer
+//   { type: "candidate", candidate }
+//   { type: "refresh-ice" }                            answerer → offerer: restart ICE, please
+
+import { fetchIceConfig } from "/ice.js";
 
 const KINDS = ["audio", "video"];
+/** The offerer restarts ICE at this fraction of the credentials' ttl, the answerer asks at the second. */
+const REFRESH_AT = { offerer: 0.75, answerer: 0.85 };
+/** Automatic ICE restarts after the connection failed, before giving up. */
+const MAX_FAILED_RESTARTS = 2;
+/** A call still not up after this long gets a hint. */
+const SLOW_CALL_MS = 15_000;
 
 export class Call {
   /**
    * @param {object} o
    * @param {string} o.id              call id, shared by both sides
    * @param {boolean} o.offerer         this side makes the first offer
-   * @param {RTCIceServer[]} o.iceServers
    * @param {MediaStream|null} o.localStream
-   * @param {(msg: object) => void} o.send   sends a signalling message to the other side
-   * @param {object} o.on    { state(connectionState), track(remoteStream), error(err) }
+   * @param {(msg: object) => void} o.send      sends a message to the other side
+   * @param {() => boolean} o.canSignal         whether a message sent now reaches the other side
+   * @param {object} o.on    { change(call), track(remoteStream), error(err) }
+   * @param {() => Promise<import("/ice.js").IceConfig>} [o.iceConfig]
    */
-  constructor({ id, offerer, iceServers, localStream, send, on }) {
+  constructor({ id, offerer, localStream, send, canSignal, on, iceConfig = fetchIceConfig }) {
     this.id = id;
     this.offerer = offerer;
     this.polite = !offerer;
     this.localStream = localStream;
     this.send = send;
+    this.canSignal = canSignal;
     this.on = on;
+    this.iceConfig = iceConfig;
+    this.pc = null;
     this.closed = false;
+    this.everConnected = false;
+    /** An ICE restart is under way (its offer sent, the connection not back yet). */
+    this.restarting = false;
+    this.failedRestarts = 0;
+    this.slow = false;
+    /** What happened, for diagnostics and tests: { at (Date.now()), what, … }. */
+    this.events = [];
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.mediaAttached = false;
     this.pendingCandidates = [];
-    this.restarts = 0;
-    this.queue = Promise.resolve();
+    this.restartNext = false;
+    this.refreshTimer = 0;
+    this.slowTimer = setTimeout(() => {
+      this.slow = true;
+      this.#changed();
+    }, SLOW_CALL_MS);
     this.remoteStream = new MediaStream();
+    this.queue = this.#open();
+    this.queue.catch((err) => this.#error(err));
+  }
 
-    const pc = (this.pc = new RTCPeerConnection({ iceServers }));
+  /** The connection state, the same in every browser ("new" until the connection exists). */
+  get state() {
+    const pc = this.pc;
+    if (!pc) return this.closed ? "closed" : "new";
+    if ("connectionState" in pc) return pc.connectionState;
+    const ice = pc.iceConnectionState;
+    return { checking: "connecting", completed: "connected" }[ice] ?? ice;
+  }
+
+  /** Handles one message from the other side (in arrival order). */
+  handle(msg) {
+    return this.#enqueue(() => this.#handle(msg));
+  }
+
+  /**
+   * Restarts ICE with fresh ICE servers: the offerer does it, the answerer asks the offerer to.
+   * Used when the connection failed or broke, and before credentials expire.
+   */
+  restartIce(reason) {
+    if (!this.offerer) {
+      this.#log("ask-restart", { reason });
+      this.send({ type: "refresh-ice" });
+      return Promise.resolve();
+    }
+    return this.#enqueue(() => this.#restart(reason));
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.slowTimer);
+    for (const track of this.remoteStream.getTracks()) this.remoteStream.removeTrack(track);
+    try {
+      this.pc?.close();
+    } catch {}
+  }
+
+  #enqueue(job) {
+    this.queue = this.queue.then(() => (this.closed ? undefined : job())).catch((err) => this.#error(err));
+    return this.queue;
+  }
+
+  #error(err) {
+    if (!this.closed) this.on.error(err);
+  }
+
+  #log(what, extra = {}) {
+    this.events.push({ at: Date.now(), what, ...extra });
+    if (this.events.length > 100) this.events.shift();
+  }
+
+  /** Fetches this attempt's ICE servers and makes the connection. */
+  async #open() {
+    const config = await this.#freshIceConfig();
+    if (this.closed) return;
+    let pc;
+    try {
+      pc = new RTCPeerConnection({ iceServers: config.iceServers });
+    } catch (err) {
+      // A configuration the browser refuses (a malformed URL): better no servers than no call.
+      console.warn("ICE servers refused, using none:", err?.message ?? err);
+      pc = new RTCPeerConnection({ iceServers: [] });
+    }
+    this.pc = pc;
     pc.addEventListener("icecandidate", ({ candidate }) => {
       if (this.closed || !candidate || !candidate.candidate) return;
       this.send({ type: "candidate", candidate: candidate.toJSON() });
@@ -47,38 +150,56 @@ export class Call {
       if (!this.remoteStream.getTrackById(track.id)) this.remoteStream.addTrack(track);
       this.on.track(this.remoteStream);
     });
-    pc.addEventListener("negotiationneeded", () => this.#negotiate());
+    pc.addEventListener("negotiationneeded", () => this.#enqueue(() => this.#negotiate()));
     pc.addEventListener("connectionstatechange", () => this.#stateChanged());
     // Browsers without connectionState report through the ICE state only.
     if (!("connectionState" in pc)) {
       pc.addEventListener("iceconnectionstatechange", () => this.#stateChanged());
     }
-    if (offerer) this.#attachMedia();
+    this.#scheduleRefresh(config);
+    if (this.offerer) this.#attachMedia();
   }
 
-  /** The connection state, the same in every browser. */
-  get state() {
-    const pc = this.pc;
-    if ("connectionState" in pc) return pc.connectionState;
-    const ice = pc.iceConnectionState;
-    return { checking: "connecting", completed: "connected" }[ice] ?? ice;
+  async #freshIceConfig() {
+    const config = await this.iceConfig();
+    this.#log("ice-servers", { ttl: config.ttl, fetchedAt: config.fetchedAt });
+    return config;
   }
 
-  /** Handles one signalling message from the other side (in arrival order). */
-  handle(msg) {
-    this.queue = this.queue.then(() => this.#handle(msg)).catch((err) => {
-      if (!this.closed) this.on.error(err);
-    });
-    return this.queue;
+  /** Arms the credentials' refresh, when they expire. */
+  #scheduleRefresh({ ttl, fetchedAt }) {
+    clearTimeout(this.refreshTimer);
+    if (!ttl || this.closed) return;
+    const at = fetchedAt + ttl * 1000 * (this.offerer ? REFRESH_AT.offerer : REFRESH_AT.answerer);
+    this.refreshTimer = setTimeout(() => this.restartIce("credentials expire"), Math.max(0, at - Date.now()));
   }
 
-  close() {
+  /** Fresh servers for the next gathering (an ICE restart uses them). */
+  async #refreshIceServers() {
+    const config = await this.#freshIceConfig();
     if (this.closed) return;
-    this.closed = true;
-    for (const track of this.remoteStream.getTracks()) this.remoteStream.removeTrack(track);
+    const { certificates, ...current } = this.pc.getConfiguration();
     try {
-      this.pc.close();
-    } catch {}
+      this.pc.setConfiguration({ ...current, iceServers: config.iceServers });
+    } catch (err) {
+      console.warn("Fresh ICE servers refused, keeping the old ones:", err?.message ?? err);
+    }
+    this.#scheduleRefresh(config);
+  }
+
+  async #restart(reason) {
+    const pc = this.pc;
+    if (!pc || pc.signalingState === "closed") return;
+    await this.#refreshIceServers();
+    if (this.closed) return;
+    // An offer that never got its answer (sent while signalling was down) is taken back first,
+    // or the restart would wait behind it forever.
+    if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" });
+    this.#log("restart", { reason });
+    this.restarting = true;
+    this.restartNext = true;
+    pc.restartIce(); // fires negotiationneeded: #negotiate sends the offer
+    this.#changed();
   }
 
   /** Adds the local tracks, and asks to receive whatever kind this side does not send. */
@@ -98,28 +219,38 @@ export class Call {
   }
 
   async #negotiate() {
-    if (this.closed) return;
+    const pc = this.pc;
+    if (pc.signalingState !== "stable") return; // fires again once stable
+    const restart = this.restartNext;
+    this.restartNext = false;
     try {
       this.makingOffer = true;
-      await this.pc.setLocalDescription();
-      if (!this.closed) this.send({ type: "description", description: this.pc.localDescription.toJSON() });
-    } catch (err) {
-      if (!this.closed) this.on.error(err);
+      await pc.setLocalDescription();
+      if (this.closed) return;
+      const msg = { type: "description", description: pc.localDescription.toJSON() };
+      if (restart) msg.restart = true;
+      this.send(msg);
     } finally {
       this.makingOffer = false;
     }
   }
 
   async #handle(msg) {
-    if (this.closed) return;
     const pc = this.pc;
-    if (msg.type === "description") {
+    if (msg.type === "refresh-ice") {
+      if (this.offerer) await this.#restart("asked by the other side");
+    } else if (msg.type === "description") {
       const description = msg.description;
       if (!description || (description.type !== "offer" && description.type !== "answer")) return;
       if (description.type === "answer" && pc.signalingState !== "have-local-offer") return; // stale
       const collision = description.type === "offer" && (this.makingOffer || pc.signalingState !== "stable");
       this.ignoreOffer = !this.polite && collision;
       if (this.ignoreOffer) return;
+      if (description.type === "offer" && msg.restart) {
+        this.#log("restart", { reason: "the other side restarted" });
+        await this.#refreshIceServers();
+        if (this.closed) return;
+      }
       if (collision && pc.signalingState === "have-local-offer") {
         await pc.setLocalDescription({ type: "rollback" });
       }
@@ -156,16 +287,27 @@ export class Call {
   #stateChanged() {
     if (this.closed) return;
     const state = this.state;
-    if (state === "connected") this.restarts = 0;
-    // An ICE restart often rescues a path that broke (a network change); the offerer drives it.
-    let restarting = false;
-    if (state === "failed" && this.offerer && this.restarts < 2) {
-      this.restarts += 1;
-      try {
-        this.pc.restartIce();
-        restarting = true;
-      } catch {}
+    if (state === "connected") {
+      this.everConnected = true;
+      this.restarting = false;
+      this.failedRestarts = 0;
+      this.slow = false;
+      clearTimeout(this.slowTimer);
     }
-    this.on.state(state, { restarting });
+    // An ICE restart often rescues a path that broke (a network change); the offerer drives it,
+    // when its offer can reach the other side (otherwise the room page restarts it on reconnect).
+    if (state === "failed") {
+      // Each side counts the failures; the offerer restarts, and the answerer waits for its
+      // offer, until both give up (the page then offers "Try again").
+      const again = this.failedRestarts < MAX_FAILED_RESTARTS && this.canSignal();
+      this.failedRestarts += 1;
+      this.restarting = again;
+      if (again && this.offerer) this.restartIce("connection failed");
+    }
+    this.#changed();
+  }
+
+  #changed() {
+    if (!this.closed) this.on.change(this);
   }
 }

@@ -4,7 +4,7 @@
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # SECONDS_PER_TARGET defaults to 60. TARGET defaults to every target in fuzz/Cargo.toml:
-# engineio_decode, socketio_decode, handshake_check, room_sequence. Targets run in parallel, as
+# engineio_decode, socketio_decode, payload_decode, handshake_check, room_sequence. Targets run in parallel, as
 # many at a time as the machine has cores (FUZZ_JOBS overrides), each a single libFuzzer process
 # bounded by -max_total_time. Prints the executions each target ran and exits non-zero if any
 # target found a crash or a failed invariant; the failing input is then in
@@ -62,7 +62,7 @@ run_one() {
   local extra=()
   # The text codecs share one dictionary of Engine.IO / Socket.IO / JSON tokens.
   case "$t" in
-    engineio_decode|socketio_decode) extra+=("-dict=dicts/socketio.dict") ;;
+    engineio_decode|socketio_decode|payload_decode) extra+=("-dict=dicts/socketio.dict") ;;
   esac
   # -timeout flags a single input that runs for 10 s as a hang.
   cargo "${toolchain[@]}" fuzz run "$t" "${corpora[@]}" -- \

@@ -260,8 +260,19 @@ impl Object {
 
     /// The websocket that upgrades polling session `sid`.
     fn accept_probe(&self, sid: &str) -> Result<JsValue, JsValue> {
-        if let Err(err) = self.inner.borrow().server.check_probe(sid) {
-            return Ok(js(http_error(err)?));
+        match self.inner.borrow().server.check_probe(sid) {
+            Ok(()) => {}
+            // A session that is already on a websocket (or being upgraded): as the reference
+            // server, the websocket is accepted and closed at once. Not a hibernatable one:
+            // workerd would keep its TCP connection open for about 10 s after the close, since
+            // the client never sent anything on it.
+            Err(handshake::Error::BadRequest) => {
+                let pair = WebSocketPair::new()?;
+                pair.server.accept()?;
+                close(&pair.server, Cause::UpgradeRefused)?;
+                return Ok(js(Response::from_websocket(pair.client)?));
+            }
+            Err(err) => return Ok(js(http_error(err)?)),
         }
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
@@ -425,6 +436,29 @@ impl Object {
         self.apply(outs, None);
         let _ = ws.close(Some(code), Some(reason));
         self.sync_platform();
+        self.abort_if_empty();
+    }
+
+    /// The last session is gone: the object resets itself. Nothing is lost (it has no state),
+    /// its memory goes at once, and — the reason — the TCP connections of sockets it closed end
+    /// now: workerd keeps a closed hibernatable socket's connection open until the object next
+    /// goes idle (about 10 s) when the client never sent a data frame (README, "Differences").
+    fn abort_if_empty(&self) {
+        let idle = self.inner.borrow().server.is_empty()
+            && self.held.borrow().is_empty()
+            && self.posting.borrow().is_empty();
+        if !idle {
+            return;
+        }
+        if self.log_wakes {
+            console_log!("[room] abort: last session gone");
+        }
+        let raw: &JsValue = self.state.as_raw().as_ref();
+        if let Ok(abort) = js_sys::Reflect::get(raw, &JsValue::from_str("abort")) {
+            if let Ok(abort) = abort.dyn_into::<js_sys::Function>() {
+                let _ = abort.call1(raw, &JsValue::from_str("the last session is gone"));
+            }
+        }
     }
 
     /// Alarm work that is already due when another event wakes the object (the alarm itself

@@ -1,8 +1,21 @@
-// Helpers for the browser tests: Debian's Chromium driven by playwright-core, room pages that
-// record what they do, and bounded condition waits on what the page shows.
+// Helpers for the browser tests: Debian's Chromium driven by playwright-core, Debian's Firefox ESR
+// driven by puppeteer-core (WebDriver BiDi), room pages that record what they show, and bounded
+// condition waits on it. The waits and the recorder work on a page of either driver: they only
+// use `page.evaluate(fn, arg)`, which both spell the same way.
+//
+// Hooks a test can put into a page before it loads (each an init script):
+// - `recordStates`: every `#status[data-state]` and `body[data-phase]` the page ever shows, with
+//   the time, kept across reloads of the tab (`statesOf`).
+// - `forceRelay`: `iceTransportPolicy: "relay"` on top of the page's own ICE servers, for every
+//   RTCPeerConnection the page makes and every `setConfiguration` it calls (the page fetches
+//   fresh servers for each call attempt and keeps them; only the policy is forced).
 
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
+import puppeteer from "puppeteer-core";
+
+// ---------------------------------------------------------------------------------------------
+// Chromium (playwright-core)
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
@@ -36,14 +49,22 @@ export function launchChromium() {
 }
 
 /**
- * Opens `url` in a fresh context of `browser` and records the page's websockets, errors and
- * console. Returns `{ page, context, sockets, errors, logs, close() }`.
+ * Opens `url` in a fresh context of `browser` and records the page's websockets, requests,
+ * errors and console. `setup(context)` runs before the page loads (init scripts, routes); the
+ * state recorder is always installed. Returns
+ * `{ page, context, sockets, socketOpens: [{ at, url }], requests: [{ at, url, method }], errors, logs, close() }`.
  */
-export async function openPage(browser, url, { viewport = { width: 1280, height: 720 } } = {}) {
+export async function openPage(browser, url, { viewport = { width: 1280, height: 720 }, setup } = {}) {
   const context = await browser.newContext({ viewport });
+  await recordStates(context);
+  await setup?.(context);
   const page = await context.newPage();
-  const rec = { page, context, sockets: [], errors: [], logs: [] };
-  page.on("websocket", (ws) => rec.sockets.push(ws));
+  const rec = { page, context, sockets: [], socketOpens: [], requests: [], errors: [], logs: [] };
+  page.on("websocket", (ws) => {
+    rec.sockets.push(ws);
+    rec.socketOpens.push({ at: Date.now(), url: ws.url() });
+  });
+  page.on("request", (req) => rec.requests.push({ at: Date.now(), url: req.url(), method: req.method() }));
   page.on("pageerror", (err) => rec.errors.push(err.message));
   page.on("console", (msg) => rec.logs.push(`${msg.type()}: ${msg.text()}`));
   rec.close = () => context.close().catch(() => {});
@@ -51,44 +72,261 @@ export async function openPage(browser, url, { viewport = { width: 1280, height:
   return rec;
 }
 
+/**
+ * The room pages a Chromium test opens, closed together at the end: `open()` one, or `call()`
+ * to open a room in two browsers (the first waits alone, the second joins) and wait for the call.
+ */
+export class Pages {
+  constructor() {
+    this.opened = [];
+  }
+
+  async open(browser, url, opts) {
+    const rec = await openPage(browser, url, opts);
+    this.opened.push(rec);
+    return rec;
+  }
+
+  async call([first, second], [urlA, urlB = urlA], opts) {
+    const a = await this.open(first, urlA, opts);
+    await waitForPhase(a.page, "waiting");
+    const b = await this.open(second, urlB, opts);
+    await Promise.all([waitForPhase(a.page, "connected"), waitForPhase(b.page, "connected")]);
+    return [a, b];
+  }
+
+  closeAll() {
+    return Promise.all(this.opened.map((rec) => rec.close()));
+  }
+}
+
+/** The requests `rec` made for `pathname` (e.g. "/config.json"). */
+export function requestsFor(rec, pathname) {
+  return rec.requests.filter((r) => new URL(r.url).pathname === pathname);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Firefox ESR (puppeteer-core over WebDriver BiDi)
+
+export const FIREFOX = process.env.FIREFOX_PATH || "/usr/bin/firefox-esr";
+
+export function firefoxMissing() {
+  return existsSync(FIREFOX)
+    ? null
+    : `Firefox not found at ${FIREFOX}: install Debian's firefox-esr package (apt-get install -y firefox-esr), ` +
+        "or set FIREFOX_PATH, to run the Firefox test";
+}
+
+export const FIREFOX_PREFS = {
+  // A fake camera and microphone, granted without a prompt.
+  "media.navigator.streams.fake": true,
+  "media.navigator.permission.disabled": true,
+  // Count the fake devices as a real capture. Without it, Firefox treats the page as not capturing
+  // and gathers ICE candidates on the default-route address only; with no network but loopback
+  // there is none, so gathering fails ("failed to find default addresses") and the call never
+  // connects.
+  "media.navigator.permission.fake": true,
+  // Offer host candidates on 127.0.0.1 and ::1 (left out by default): with no network but
+  // loopback they are the only ones there are.
+  "media.peerconnection.ice.loopback": true,
+};
+
+/** One Firefox process (one "person's" browser). Never downloads a browser. */
+export function launchFirefox() {
+  return puppeteer.launch({
+    browser: "firefox",
+    executablePath: FIREFOX,
+    headless: true,
+    extraPrefsFirefox: FIREFOX_PREFS,
+    timeout: 30_000,
+    protocolTimeout: 30_000,
+  });
+}
+
+/** Closes a puppeteer `browser`, killing its process should a clean close take more than 10 s. */
+export async function closeFirefox(browser) {
+  let timer;
+  const closed = browser.close().catch(() => {});
+  const late = new Promise((resolve) => (timer = setTimeout(resolve, 10_000, "late")));
+  if ((await Promise.race([closed, late])) === "late") browser.process()?.kill("SIGKILL");
+  clearTimeout(timer);
+}
+
+/** Opens `url` in a new page of a puppeteer `browser`, recording its errors and console. */
+export async function openFirefoxPage(browser, url) {
+  const page = await browser.newPage();
+  const rec = { page, errors: [], logs: [] };
+  page.on("pageerror", (err) => rec.errors.push(err?.message ?? String(err)));
+  page.on("console", (msg) => rec.logs.push(`${msg.type()}: ${msg.text()}`));
+  rec.close = () => page.close().catch(() => {});
+  await page.evaluateOnNewDocument(STATE_RECORDER);
+  await page.setViewport({ width: 1280, height: 720 });
+  await page.goto(url, { timeout: 20_000 });
+  return rec;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting on what a page shows (either driver)
+
+/**
+ * Polls `fn(arg)` in the page until it returns a truthy value (returned); fails after `timeout`
+ * ms with `what` and, if given, `describe()`'s account of the page.
+ */
+export async function pollPage(page, fn, arg, { timeout = 20_000, interval = 50, what = "a condition", describe } = {}) {
+  const deadline = Date.now() + timeout;
+  let lastError;
+  for (;;) {
+    try {
+      const v = await page.evaluate(fn, arg);
+      if (v) return v;
+    } catch (err) {
+      lastError = err; // a navigation in between, say; try again
+    }
+    if (Date.now() > deadline) {
+      const now = describe ? await describe().catch(() => "unknown") : null;
+      throw new Error(
+        `${what} did not happen within ${timeout} ms${now ? `; ${now}` : ""}${lastError ? ` (${lastError.message})` : ""}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
 /** `#status`'s data-state (null when it has none). */
 export function stateOf(page) {
   return page.evaluate(() => document.getElementById("status")?.dataset.state ?? null);
 }
 
-/** Waits until `#status`'s data-state is one of `states`. */
-export async function waitForState(page, states, timeout = 20_000) {
-  const want = [].concat(states);
-  try {
-    await page.waitForFunction(
-      (want) => want.includes(document.getElementById("status")?.dataset.state),
-      want,
-      { timeout, polling: 50 },
-    );
-  } catch (err) {
-    const now = await page
-      .evaluate(() => `${document.getElementById("status")?.dataset.state} (${document.getElementById("status")?.textContent})`)
-      .catch(() => "unknown");
-    throw new Error(`#status never became ${want.join(" or ")} within ${timeout} ms; it is ${now}`, { cause: err });
-  }
+/** The page's phase, `body[data-phase]` (finer than data-state: "waiting", "reconnecting", …). */
+export function phaseOf(page) {
+  return page.evaluate(() => document.body?.dataset.phase ?? null);
 }
 
-/** Waits until `#remoteVideo` shows frames: a size, and a playback clock that moves on. */
-export async function waitForRemoteFrames(page, timeout = 15_000) {
-  await page.waitForFunction(
+function describeStatus(page) {
+  return page.evaluate(() => {
+    const s = document.getElementById("status");
+    return `it is data-state=${s?.dataset.state}, phase ${document.body?.dataset.phase} (${s?.textContent})`;
+  });
+}
+
+/** Waits until `#status`'s data-state is one of `states`. */
+export function waitForState(page, states, timeout = 20_000) {
+  const want = [].concat(states);
+  return pollPage(page, (want) => want.includes(document.getElementById("status")?.dataset.state), want, {
+    timeout,
+    what: `#status becoming ${want.join(" or ")}`,
+    describe: () => describeStatus(page),
+  });
+}
+
+/** Waits until the page's phase is one of `phases`. */
+export function waitForPhase(page, phases, timeout = 20_000) {
+  const want = [].concat(phases);
+  return pollPage(page, (want) => want.includes(document.body?.dataset.phase), want, {
+    timeout,
+    what: `the page's phase becoming ${want.join(" or ")}`,
+    describe: () => describeStatus(page),
+  });
+}
+
+/** `#remoteVideo`'s playback clock (seconds), or -1 when it shows nothing. */
+export function remoteClock(page) {
+  return page.evaluate(() => {
+    const v = document.getElementById("remoteVideo");
+    return v && v.videoWidth > 0 && !v.paused ? v.currentTime : -1;
+  });
+}
+
+/** Waits until `#remoteVideo` shows frames: a size, and a playback clock that moves on by `by` s. */
+export async function waitForRemoteFrames(page, timeout = 15_000, by = 0.2) {
+  const video = () =>
+    page.evaluate(() => {
+      const v = document.getElementById("remoteVideo");
+      return `#remoteVideo is ${JSON.stringify({ w: v.videoWidth, h: v.videoHeight, t: v.currentTime, paused: v.paused, ready: v.readyState })}`;
+    });
+  const start = await pollPage(
+    page,
     () => {
       const v = document.getElementById("remoteVideo");
-      return v && v.videoWidth > 0 && v.videoHeight > 0 && !v.paused;
+      return v && v.videoWidth > 0 && v.videoHeight > 0 && !v.paused ? { t: v.currentTime } : null;
     },
     null,
-    { timeout, polling: 50 },
+    { timeout, what: "remote video frames", describe: video },
   );
-  const start = await page.evaluate(() => document.getElementById("remoteVideo").currentTime);
-  await page.waitForFunction(
-    (start) => document.getElementById("remoteVideo").currentTime > start + 0.2,
-    start,
-    { timeout, polling: 50 },
-  );
+  await pollPage(page, (t) => document.getElementById("remoteVideo").currentTime > t, start.t + by, {
+    timeout,
+    what: `#remoteVideo's clock moving on by ${by} s`,
+    describe: video,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Init scripts
+
+/**
+ * Records every `#status[data-state]` and `body[data-phase]` the page shows, as
+ * `{ at, state, phase }` in `window.__duetStates`, from before the first paint. The history is
+ * kept in sessionStorage, so it survives reloads of the tab (a new load adds `{ at, load: true }`).
+ */
+function STATE_RECORDER() {
+  const KEY = "__duetStates";
+  let history = [];
+  try {
+    history = JSON.parse(sessionStorage.getItem(KEY) ?? "[]");
+  } catch {}
+  history.push({ at: Date.now(), load: true });
+  window.__duetStates = history;
+  const now = { state: undefined, phase: undefined };
+  let seen = false;
+  const push = () => {
+    const last = history.findLast((e) => !e.load);
+    if (seen && last && last.state === now.state && last.phase === now.phase) return;
+    seen = true;
+    history.push({ at: Date.now(), state: now.state, phase: now.phase });
+    try {
+      sessionStorage.setItem(KEY, JSON.stringify(history));
+    } catch {}
+  };
+  // Once per task that changed anything (what a person could ever see: nothing paints in between).
+  new MutationObserver(() => {
+    const status = document.getElementById("status");
+    if (!status) return;
+    now.state = status.getAttribute("data-state");
+    now.phase = document.body?.dataset.phase ?? null;
+    push();
+  }).observe(document, {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    attributeFilter: ["data-state", "data-phase"],
+  });
+}
+
+/** Installs the state recorder in every page of a playwright `context`. */
+export function recordStates(context) {
+  return context.addInitScript(STATE_RECORDER);
+}
+
+/** What `recordStates` saw in `page`: `[{ at, state, phase }]`, page loads as `{ at, load: true }`. */
+export function statesOf(page) {
+  return page.evaluate(() => window.__duetStates ?? []);
+}
+
+/** Forces `iceTransportPolicy: "relay"` in every page of a playwright `context` (see the top). */
+export function forceRelay(context) {
+  return context.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    const relay = (config) => ({ ...(config ?? {}), iceTransportPolicy: "relay" });
+    class RelayOnly extends Native {
+      constructor(config, ...rest) {
+        super(relay(config), ...rest);
+      }
+      setConfiguration(config) {
+        return super.setConfiguration(relay(config));
+      }
+    }
+    window.RTCPeerConnection = RelayOnly;
+  });
 }
 
 /** A room name no other test uses. */

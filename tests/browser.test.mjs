@@ -9,11 +9,12 @@ import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
+  Pages,
   chromiumMissing,
   launchChromium,
-  openPage,
   stateOf,
   uniqueRoom,
+  waitForPhase,
   waitForRemoteFrames,
   waitForState,
 } from "./browser-helpers.mjs";
@@ -31,6 +32,8 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
   /** Two browser processes: "alice" and "bob". */
   let alice;
   let bob;
+  const pages = new Pages();
+  /** Contexts a test makes by hand, closed at the end too. */
   const opened = [];
 
   before(async () => {
@@ -41,25 +44,15 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
   });
 
   after(async () => {
+    await pages.closeAll();
     await Promise.all(opened.map((p) => p.close()));
     await Promise.all([alice?.close(), bob?.close()].filter(Boolean));
     await server?.stop();
   });
 
-  async function open(browser, urlPath, opts) {
-    const rec = await openPage(browser, server.url + urlPath, opts);
-    opened.push(rec);
-    return rec;
-  }
-
+  const open = (browser, urlPath, opts) => pages.open(browser, server.url + urlPath, opts);
   /** Opens the room in both browsers (the first waits, the second joins) and waits for the call. */
-  async function call(room, opts) {
-    const a = await open(alice, `/r/${room}`, opts);
-    await waitForState(a.page, "waiting");
-    const b = await open(bob, `/r/${room}`, opts);
-    await Promise.all([waitForState(a.page, "connected"), waitForState(b.page, "connected")]);
-    return [a, b];
-  }
+  const call = (room, opts) => pages.call([alice, bob], [`${server.url}/r/${room}`], opts);
 
   function assertNoPageErrors(...recs) {
     for (const rec of recs) assert.deepEqual(rec.errors, [], `page errors in ${rec.page.url()}`);
@@ -134,12 +127,15 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
     await Promise.all([waitForState(a.page, "connected"), waitForState(c.page, "connected")]);
     await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(c.page)]);
 
-    // The first page's signalling socket drops: it reconnects, takes its seat again, and the
-    // call comes back.
+    // The first page's signalling socket drops: it reconnects and takes its seat again, and
+    // both keep the call they had (its media never needed the server).
     const before = a.sockets.length;
+    await a.page.evaluate(() => (window.__pcBefore = window.__duet.pc));
     await a.page.evaluate(() => window.__duet.socket.io.engine.close());
     await waitFor(() => a.sockets.length > before, { what: "the page to open a new websocket" });
-    await Promise.all([waitForState(a.page, "connected"), waitForState(c.page, "connected")]);
+    await waitFor(() => a.sockets.at(-1) && !a.sockets.at(-1).isClosed(), { what: "the new websocket open" });
+    await Promise.all([waitForPhase(a.page, "connected"), waitForPhase(c.page, "connected")]);
+    assert.equal(await a.page.evaluate(() => window.__duet.pc === window.__pcBefore), true);
     await waitForRemoteFrames(c.page);
     assertNoPageErrors(a, c);
     await Promise.all([a.close(), c.close()]);
@@ -195,7 +191,7 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
     const home = await open(alice, "/");
     await home.page.getByRole("button", { name: "New room" }).click();
     await home.page.waitForURL((url) => /^\/r\/[A-Za-z0-9_-]{22}$/.test(url.pathname), { timeout: 10_000 });
-    await waitForState(home.page, "waiting");
+    await waitForPhase(home.page, "waiting");
     const shared = await home.page.getByLabel("Invite link", { exact: true }).inputValue();
     assert.equal(shared, home.page.url());
 
@@ -214,7 +210,7 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
     await field.fill("our-room.2");
     await named.page.getByRole("button", { name: "Join" }).click();
     await named.page.waitForURL((url) => url.pathname === "/r/our-room.2", { timeout: 10_000 });
-    await waitForState(named.page, "waiting");
+    await waitForPhase(named.page, "waiting");
     assertNoPageErrors(home, named);
     await Promise.all([home.close(), named.close()]);
   });

@@ -1,14 +1,32 @@
-// Conformance with the Socket.IO protocol (v5 over Engine.IO v4, websocket transport), written
-// from the specification, against the conformance profile (`wrangler dev --env conformance`):
+// Conformance with the Socket.IO protocol (v5 over Engine.IO v4, websocket and long-polling
+// transports), written from the specification, against the conformance profile (`wrangler dev --env conformance`):
 // the settings and handlers the official test suite expects of a server under test.
 
 import assert from "node:assert/strict";
+import http from "node:http";
 import { after, afterEach, before, describe, test } from "node:test";
-import { RawSocket, startServer } from "./helpers.mjs";
+import { RawSocket, decodePayload, startServer, waitFor } from "./helpers.mjs";
 
 const PING_INTERVAL = 300;
 const PING_TIMEOUT = 200;
 const SLACK = 1_500; // alarm scheduling and a loaded 2-core machine
+
+/** A GET by node:http: `sent` resolves once the request is written out, `answer` with the response. */
+function heldGet(url) {
+  let onSent;
+  const sent = new Promise((r) => (onSent = r));
+  const answer = new Promise((resolve, reject) => {
+    const req = http.get(url, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode, body }));
+    });
+    req.on("finish", onSent);
+    req.on("error", reject);
+  });
+  return { sent, answer };
+}
 
 describe("Socket.IO protocol conformance (profile: --env conformance)", () => {
   let server;
@@ -59,6 +77,100 @@ describe("Socket.IO protocol conformance (profile: --env conformance)", () => {
     });
   });
 
+  describe("Engine.IO long-polling", () => {
+    // Its own server with heartbeats a little less tight than the suite's 300/200 ms, so that a
+    // loaded machine does not turn the order of two requests into a test of its scheduler.
+    const POLL_INTERVAL = 1000;
+    const POLL_TIMEOUT = 1000;
+    let polling;
+    before(async () => {
+      polling = await startServer({
+        args: ["--env", "conformance"],
+        vars: { PING_INTERVAL: POLL_INTERVAL, PING_TIMEOUT: POLL_TIMEOUT, CONNECT_TIMEOUT: 10_000 },
+      });
+    });
+    after(async () => polling?.stop());
+    const base = () => `${polling.url}/socket.io/?EIO=4&transport=polling`;
+    const handshake = async () => {
+      const res = await fetch(base());
+      assert.equal(res.status, 200);
+      const body = await res.text();
+      assert.ok(body.startsWith("0"), body);
+      return JSON.parse(body.slice(1));
+    };
+    const get = (sid) => fetch(`${base()}&sid=${sid}`);
+    const post = (sid, body) => fetch(`${base()}&sid=${sid}`, { method: "POST", body });
+
+    test("the handshake offers the upgrade to websocket", async () => {
+      const v = await handshake();
+      assert.deepEqual(Object.keys(v).sort(), ["maxPayload", "pingInterval", "pingTimeout", "sid", "upgrades"]);
+      assert.deepEqual(v.upgrades, ["websocket"]);
+      assert.deepEqual([v.pingInterval, v.pingTimeout, v.maxPayload], [POLL_INTERVAL, POLL_TIMEOUT, 1_000_000]);
+    });
+
+    test("a handshake by another method than GET is refused", async () => {
+      for (const method of ["POST", "PUT"]) assert.equal((await fetch(base(), { method })).status, 400, method);
+    });
+
+    test("pings come by GET and pongs go by POST", async () => {
+      const { sid } = await handshake();
+      for (let i = 0; i < 3; i++) {
+        const res = await get(sid);
+        assert.equal(res.status, 200);
+        assert.equal(await res.text(), "2");
+        assert.equal((await post(sid, "3")).status, 200);
+      }
+    });
+
+    test("a session without pongs is gone after pingInterval + pingTimeout", async () => {
+      const { sid } = await handshake();
+      const t0 = Date.now();
+      // Polled without ever answering the ping: the session ends pingTimeout after the ping.
+      await waitFor(async () => (await get(sid)).status === 400, {
+        timeout: POLL_INTERVAL + POLL_TIMEOUT + SLACK,
+        interval: 0,
+        what: "the session to time out",
+      });
+      assert.ok(Date.now() - t0 >= POLL_INTERVAL + POLL_TIMEOUT - 50);
+    });
+
+    test("a close packet ends the session: the held poll gets a noop, the next one 400", async () => {
+      const { sid } = await handshake();
+      // The close is sent once the GET has been written out whole (as the official suite,
+      // which sends both at once).
+      const held = heldGet(`${base()}&sid=${sid}`);
+      await held.sent;
+      // A noop through the same way: the GET, sent first, is at the room by the time it is back.
+      assert.equal((await post(sid, "6")).status, 200);
+      assert.equal((await post(sid, "1")).status, 200);
+      assert.deepEqual(await held.answer, { status: 200, body: "6" });
+      assert.equal((await get(sid)).status, 400);
+    });
+
+    test("upgrade: 2probe, 3probe, the held poll released with a noop, then 5; polling refused after", async () => {
+      const { sid } = await handshake();
+      const heldGet_ = heldGet(`${base()}&sid=${sid}`);
+      await heldGet_.sent;
+      assert.equal((await post(sid, "6")).status, 200);
+      const held = heldGet_.answer.then((a) => ({ status: a.status, text: async () => a.body }));
+      const ws = await RawSocket.open(polling, { extra: `&sid=${sid}`, autoPong: true });
+      sockets.push(ws);
+      ws.send("2probe");
+      assert.equal(await ws.next(), "3probe");
+      const res = await held;
+      assert.equal(res.status, 200);
+      assert.deepEqual(decodePayload(4, await res.text()), ["6"]);
+      ws.send("5");
+      ws.send("40");
+      assert.match(await ws.next(), /^40\{"sid":/);
+      assert.equal((await get(sid)).status, 400);
+      // A second websocket with the same sid is accepted and closed at once, TCP included.
+      const again = await RawSocket.open(polling, { extra: `&sid=${sid}` });
+      assert.equal((await again.closed()).code, 1002);
+      await again.ended(SLACK);
+    });
+  });
+
   describe("Engine.IO heartbeat", () => {
     test("the server pings and the client's pongs keep the session", async () => {
       const s = await open();
@@ -76,6 +188,8 @@ describe("Socket.IO protocol conformance (profile: --env conformance)", () => {
       const { code } = await s.closed(PING_INTERVAL + PING_TIMEOUT + SLACK);
       assert.ok(Date.now() - t0 >= PING_INTERVAL + PING_TIMEOUT - 50);
       assert.equal(code, 1000);
+      // The connection itself ends too (the official suite waits for that).
+      await s.ended(SLACK);
     });
   });
 
@@ -142,6 +256,7 @@ describe("Socket.IO protocol conformance (profile: --env conformance)", () => {
       const s = await open({ autoPong: true });
       await s.next();
       await s.closed(1_000 + SLACK);
+      await s.ended(SLACK);
     });
   });
 

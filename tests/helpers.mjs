@@ -55,7 +55,11 @@ export function once(emitter, event, timeout = 10_000) {
 /**
  * Starts `wrangler dev` on a free port with its own state directory and the given vars
  * (e.g. `{ PING_INTERVAL: "1000" }`) and secrets (e.g. `{ TURN_SECRET: "…" }`), and waits until
- * it answers HTTP. Returns `{ url, wsUrl, port, stop(), output() }`.
+ * it answers HTTP.
+ * Returns `{ url, wsUrl, port, stop(), kill(), restart(), output() }`: `kill()` ends the whole
+ * process tree at once (SIGKILL, no goodbye to any client: a crash, or a deploy's reset) and
+ * resolves once nothing listens on the port any more; `restart()` starts it again on the same
+ * port with the same `--persist-to` state and waits until it answers.
  *
  * Secrets go through a file of their own (`--env-file`, mode 0600, deleted on stop), never the
  * command line; wrangler then shows them as "(hidden)". The file is passed even when empty, so a
@@ -69,69 +73,103 @@ export async function startServer({ vars = {}, secrets = {}, env = {}, args = []
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const secretsFile = path.join(persist, "secrets.env");
   writeFileSync(secretsFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join(""), { mode: 0o600 });
-  const child = spawn(
-    path.join(ROOT, "node_modules/.bin/wrangler"),
-    [
-      "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", "0",
-      "--persist-to", persist,
-      "--show-interactive-dev-session=false",
-      "--env-file", secretsFile,
-      ...varArgs,
-      ...args,
-    ],
-    {
+  const wranglerArgs = [
+    "dev",
+    "--ip", "127.0.0.1",
+    "--port", String(port),
+    "--inspector-port", "0",
+    "--persist-to", persist,
+    "--show-interactive-dev-session=false",
+    "--env-file", secretsFile,
+    ...varArgs,
+    ...args,
+  ];
+  let out = "";
+  /** The running wrangler: { child, exited, dead }. */
+  let run = null;
+  const url = `http://127.0.0.1:${port}`;
+
+  function spawnWrangler() {
+    const child = spawn(path.join(ROOT, "node_modules/.bin/wrangler"), wranglerArgs, {
       cwd: ROOT,
-      detached: true, // own process group, so stop() reaches workerd too
+      detached: true, // own process group, so stop() and kill() reach workerd too
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...env },
-    },
-  );
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  let dead = false;
-  exited.then(() => (dead = true));
+    });
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const r = { child, dead: false };
+    r.exited = new Promise((resolve) => child.once("exit", resolve)).then(() => (r.dead = true));
+    return r;
+  }
 
-  const url = `http://127.0.0.1:${port}`;
+  async function ready() {
+    const r = run;
+    await waitFor(
+      async () => {
+        if (r.dead) throw new Error(`wrangler dev exited:\n${out}`);
+        const res = await fetch(url + "/", { signal: AbortSignal.timeout(2_000) });
+        return res.status === 200;
+      },
+      { timeout, interval: 200, what: `wrangler dev on port ${port}` },
+    );
+  }
+
+  /** Signals wrangler's whole process group; resolves when wrangler has exited. */
+  async function end(signal) {
+    const r = run;
+    if (!r || r.dead) return;
+    try {
+      process.kill(-r.child.pid, signal);
+    } catch {}
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-r.child.pid, "SIGKILL");
+      } catch {}
+    }, 5_000);
+    await r.exited;
+    clearTimeout(timer);
+  }
+
   const server = {
     port,
     url,
     wsUrl: `ws://127.0.0.1:${port}`,
     output: () => out,
     async stop() {
-      if (!dead) {
-        try {
-          process.kill(-child.pid, "SIGTERM");
-        } catch {}
-        const timer = setTimeout(() => {
-          try {
-            process.kill(-child.pid, "SIGKILL");
-          } catch {}
-        }, 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await end("SIGTERM");
       rmSync(persist, { recursive: true, force: true });
     },
+    async kill() {
+      await end("SIGKILL");
+      await waitFor(async () => !(await isListening(port)), {
+        timeout: 10_000,
+        what: `port ${port} to close`,
+      });
+    },
+    async restart() {
+      if (run && !run.dead) await server.kill();
+      run = spawnWrangler();
+      await ready();
+    },
   };
+  run = spawnWrangler();
   try {
-    await waitFor(
-      async () => {
-        if (dead) throw new Error(`wrangler dev exited:\n${out}`);
-        const res = await fetch(url + "/", { signal: AbortSignal.timeout(2_000) });
-        return res.status === 200;
-      },
-      { timeout, interval: 200, what: `wrangler dev on port ${port}` },
-    );
+    await ready();
   } catch (e) {
     await server.stop();
     throw new Error(`${e.message}\n--- wrangler output ---\n${out}`);
   }
   return server;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+export function isListening(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1");
+    sock.once("connect", () => (sock.destroy(), resolve(true)));
+    sock.once("error", () => resolve(false));
+  });
 }
 
 /**
@@ -255,6 +293,11 @@ export class RawSocket {
     );
   }
 
+  /** Waits for the TCP connection to end (ws 'close'), which is what many clients wait for. */
+  ended(timeout = 10_000) {
+    return waitFor(() => this.closeInfo, { timeout, interval: 10, what: "the TCP connection to end" });
+  }
+
   /** Frames not yet handed out (heartbeat frames excluded). */
   pending() {
     return this.frames.slice(this.cursor).filter((f) => f !== "2" && f !== "6");
@@ -280,74 +323,8 @@ export function eventFrame(name, ...args) {
   return `42${JSON.stringify([name, ...args])}`;
 }
 
-/**
- * A TCP proxy on 127.0.0.1 in front of `target` (a port), for faults a real network makes:
- * `blackhole()` stops forwarding bytes in both directions on every connection it carries,
- * without a FIN or RST (both ends see a silent peer), `restore()` forwards again. For each
- * connection it records when it last forwarded bytes from the client (`lastFromClient`).
- */
-export class TcpProxy {
-  static async start(target) {
-    const proxy = new TcpProxy(target);
-    await new Promise((resolve, reject) => {
-      proxy.server.once("error", reject);
-      proxy.server.listen(0, "127.0.0.1", resolve);
-    });
-    proxy.port = proxy.server.address().port;
-    proxy.url = `http://127.0.0.1:${proxy.port}`;
-    proxy.wsUrl = `ws://127.0.0.1:${proxy.port}`;
-    return proxy;
-  }
-
-  constructor(target) {
-    this.target = target;
-    this.forwarding = true;
-    this.connections = [];
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(target, "127.0.0.1");
-      const conn = { client, upstream, lastFromClient: 0 };
-      this.connections.push(conn);
-      client.on("data", (d) => {
-        if (!this.forwarding) return;
-        conn.lastFromClient = Date.now();
-        upstream.write(d);
-      });
-      upstream.on("data", (d) => {
-        if (this.forwarding) client.write(d);
-      });
-      const end = () => {
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on("close", end);
-      upstream.on("close", end);
-      client.on("error", () => {});
-      upstream.on("error", () => {});
-    });
-  }
-
-  /** Stops forwarding: bytes that arrive are dropped, connections stay open. */
-  blackhole() {
-    this.forwarding = false;
-  }
-
-  restore() {
-    this.forwarding = true;
-  }
-
-  /** The latest time any connection forwarded client bytes. */
-  lastFromClient() {
-    return Math.max(0, ...this.connections.map((c) => c.lastFromClient));
-  }
-
-  async stop() {
-    for (const c of this.connections) {
-      c.client.destroy();
-      c.upstream.destroy();
-    }
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
+// The TCP proxy for network faults lives in its own file; imported from here as before.
+export { TcpProxy } from "./tcp-proxy.mjs";
 
 /** Engine.IO long-polling payloads: v4 joined by \x1e, v3 as `<UTF-16 length>:<packet>`. */
 export function encodePayload(eio, packets) {

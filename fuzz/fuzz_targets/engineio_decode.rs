@@ -68,7 +68,7 @@ fn check_open(data: &[u8]) {
         max_payload: data.len(),
     };
     for protocol in [Protocol::V3, Protocol::V4] {
-        let open = engineio::encode_open(&sid, protocol, &hs);
+        let open = engineio::encode_open(&sid, protocol, &hs, &[]);
         let Ok(Packet::Open(body)) = engineio::decode(&open) else {
             panic!("encode_open did not give an open packet: {open:?}");
         };

@@ -3,8 +3,9 @@
 //! Input: structured (query pairs, upgrade flag, default room, id bytes). Invariants checked
 //! (beyond "never panics"):
 //! - `check` agrees with the contract's order of checks, the last value of a repeated key
-//!   winning: transport (`websocket` and an upgrade), then `sid` absent, then `EIO` 3 or 4, then
-//!   a valid room (the query's, else the default); an accepted room is the one chosen;
+//!   winning: transport (`websocket` with an upgrade, or `polling`), then `EIO` 3 or 4, then a
+//!   valid room (the query's, else the default) and resume token, then the method (GET, or POST
+//!   for a polling session), then the `sid`'s form; an accepted room is the one chosen;
 //! - `valid_room` is exactly "1 to 64 bytes of A-Z a-z 0-9 - _ .";
 //! - `base64url` gives ceil(4n/3) characters of the URL-safe alphabet that decode back to the
 //!   input, and an id of ROOM_ID_BYTES bytes is a valid room name.
@@ -13,13 +14,14 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use signal_core::engineio::Protocol;
-use signal_core::handshake::{self, Error, MAX_ROOM_LEN};
+use signal_core::handshake::{self, Error, Method, Transport, MAX_ROOM_LEN};
 use signal_core::ids::{self, ROOM_ID_BYTES};
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {
     query: Vec<(Key<'a>, Value<'a>)>,
     upgrade: bool,
+    method: u8,
     default_room: Option<&'a str>,
     id: &'a [u8],
 }
@@ -107,23 +109,42 @@ fuzz_target!(|input: Input<'_>| {
     let pairs: Vec<(&str, &str)> = input.query.iter().map(|(k, v)| (key(k), value(v))).collect();
     let last = |name: &str| pairs.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| *v);
 
-    let expected = if last("transport") != Some("websocket") || !input.upgrade {
-        Err(Error::TransportUnknown)
-    } else if last("sid").is_some() {
-        Err(Error::UnknownSid)
-    } else {
-        match last("EIO") {
+    let method = match input.method % 3 {
+        0 => Method::Get,
+        1 => Method::Post,
+        _ => Method::Other,
+    };
+    let sid_rule = |s: &str| s.len() == 20 && token_rule(s);
+    let transport = match last("transport") {
+        Some("websocket") if input.upgrade => Some(Transport::WebSocket),
+        Some("polling") => Some(Transport::Polling),
+        _ => None,
+    };
+    let expected = match transport {
+        None => Err(Error::TransportUnknown),
+        Some(t) => match last("EIO") {
             Some("3") | Some("4") => match last("room").or(input.default_room) {
-                Some(room) if room_rule(room) && last("resume").is_none_or(token_rule) => Ok(room),
+                Some(room) if room_rule(room) && last("resume").is_none_or(token_rule) => {
+                    match (t, method, last("sid")) {
+                        (_, Method::Other, _) | (Transport::Polling, Method::Post, None) => {
+                            Err(Error::BadHandshakeMethod)
+                        }
+                        (Transport::WebSocket, Method::Post, _) => Err(Error::BadRequest),
+                        (_, _, Some(sid)) if !sid_rule(sid) => Err(Error::UnknownSid),
+                        _ => Ok(room),
+                    }
+                }
                 _ => Err(Error::BadRequest),
             },
             _ => Err(Error::UnsupportedProtocolVersion),
-        }
+        },
     };
-    let got = handshake::check(pairs.iter().copied(), input.upgrade, input.default_room);
+    let got = handshake::check(pairs.iter().copied(), method, input.upgrade, input.default_room);
     match (&got, expected) {
         (Ok(a), Ok(room)) => {
             assert_eq!(a.room, room);
+            assert_eq!(Some(a.transport), transport);
+            assert_eq!(a.sid.as_deref(), last("sid"));
             assert_eq!(a.resume.as_deref(), last("resume"));
             let eio = if a.protocol == Protocol::V3 { "3" } else { "4" };
             assert_eq!(last("EIO"), Some(eio));

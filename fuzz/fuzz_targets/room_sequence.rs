@@ -348,6 +348,8 @@ fuzz_target!(|input: Input<'_>| {
             rate_per_sec: 2,
             rate_kick_after: 4,
             max_pending: 2,
+            seat_grace: 200,
+            upgrade_timeout: 1_000,
         }
     } else {
         Config::default()

@@ -150,6 +150,8 @@ pub enum Cause {
     ProbeFailed,
     /// An upgrade probe that did not complete in time.
     UpgradeTimeout,
+    /// A websocket naming a session that is already on a websocket, or being upgraded.
+    UpgradeRefused,
 }
 
 impl Cause {
@@ -173,7 +175,9 @@ impl Cause {
             | InvalidEvent
             | ReservedEventName
             | BinaryAck => close_code::PROTOCOL_ERROR,
-            InvalidPayload | ConcurrentPoll | ProbeFailed => close_code::PROTOCOL_ERROR,
+            InvalidPayload | ConcurrentPoll | ProbeFailed | UpgradeRefused => {
+                close_code::PROTOCOL_ERROR
+            }
             UpgradeTimeout => close_code::NORMAL,
             RateLimit => close_code::POLICY_VIOLATION,
             TooBig => close_code::TOO_BIG,
@@ -214,6 +218,7 @@ impl Cause {
             ConcurrentPoll => "concurrent poll",
             ProbeFailed => "upgrade probe failed",
             UpgradeTimeout => "upgrade timeout",
+            UpgradeRefused => "no polling session to upgrade",
         }
     }
 }

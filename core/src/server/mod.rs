@@ -9,8 +9,8 @@
 //!   or answered with a noop once it has waited `pingInterval` (the contract's "at the next
 //!   heartbeat at the latest"). A POST's payload is handed to the room packet by packet.
 //! - The **upgrade** (a websocket with the polling session's `sid`): the probe socket's `2probe`
-//!   is answered `3probe` and a pending GET released with a noop, as is any GET after it; the
-//!   client's `5` moves the session (seat, ids, heartbeat, rate
+//!   is answered `3probe` and a pending GET released with a noop, as is any GET after it once it
+//!   has waited [`PROBED_POLL_HOLD`]; the client's `5` moves the session (seat, ids, heartbeat, rate
 //!   limit) onto the websocket ([`crate::room::Room::rebind`]) and the queue follows over it, so
 //!   nothing is lost or sent twice.
 //!
@@ -33,6 +33,12 @@ use crate::engineio;
 use crate::engineio::payload::{self, Body, Frame};
 use crate::handshake;
 use crate::room::{Action, Cause, Config, Conn, Room, Splice};
+
+/// Milliseconds a poll is held once the upgrade probe is answered: the client pauses polling
+/// then and sends `5` once its poll is back, so the poll is released with a noop soon (the
+/// reference server checks every 100 ms); a `5` that comes first refuses it instead, as any
+/// poll after the upgrade.
+pub const PROBED_POLL_HOLD: u64 = 100;
 
 /// A session as the room sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +145,11 @@ impl<W: Clone + PartialEq> Server<W> {
 
     pub fn config(&self) -> &Config {
         self.room.config()
+    }
+
+    /// No session at all, on either transport.
+    pub fn is_empty(&self) -> bool {
+        self.room.is_empty() && self.polls.is_empty()
     }
 
     /// Whether a new session may come in (see [`Room::can_accept`]).
@@ -255,13 +266,18 @@ impl<W: Clone + PartialEq> Server<W> {
 
     /// A GET of session `sid`.
     pub fn poll(&mut self, sid: &str, now: u64) -> (Result<Poll, handshake::Error>, Outs<W>) {
-        if self.polls.get(sid).is_some_and(|s| s.closed_at.is_some()) {
-            // The last packets of a session the room closed.
-            let body = self.polls.remove(sid).map(|mut s| s.polling.take_or_noop());
-            return match body {
-                Some(body) => (Ok(Poll::Now(body)), Vec::new()),
-                None => (Err(handshake::Error::UnknownSid), Vec::new()),
+        if let Some(s) = self.polls.get_mut(sid).filter(|s| s.closed_at.is_some()) {
+            // A full room's session: its last packets, then the close packet alone.
+            let body = match s.polling.take() {
+                Some(body) => body,
+                None => {
+                    let close = [Frame::Text(engineio::CLOSE.to_string())];
+                    let body = payload::encode(s.polling.protocol, s.polling.base64, &close);
+                    self.polls.remove(sid);
+                    body
+                }
             };
+            return (Ok(Poll::Now(body)), Vec::new());
         }
         if let Err(e) = self.polling_session(sid) {
             return (Err(e), Vec::new());
@@ -276,9 +292,6 @@ impl<W: Clone + PartialEq> Server<W> {
         }
         let answer = match s.polling.take() {
             Some(body) => Poll::Now(body),
-            // Probed: the client is pausing polling to send `5`; a poll must not keep it
-            // waiting (the reference server answers it with a noop within 100 ms).
-            None if s.polling.probed => Poll::Now(s.polling.take_or_noop()),
             None => {
                 s.polling.waiting_since = Some(now);
                 Poll::Wait
@@ -299,6 +312,12 @@ impl<W: Clone + PartialEq> Server<W> {
         binary: bool,
         now: u64,
     ) -> (Result<(), handshake::Error>, Outs<W>) {
+        if self.polls.get(sid).is_some_and(|s| s.closed_at.is_some()) {
+            // A full room's session, told so; whatever its client says now (its close), it is
+            // gone.
+            self.polls.remove(sid);
+            return (Ok(()), Vec::new());
+        }
         if let Err(e) = self.polling_session(sid) {
             return (Err(e), Vec::new());
         }
@@ -531,10 +550,16 @@ impl<W: Clone + PartialEq> Server<W> {
                 s.polling.probe_since = None;
                 s.polling.probed = false;
             }
+            let release = if s.polling.probed {
+                PROBED_POLL_HOLD
+            } else if s.polling.probe_since.is_some() {
+                u64::MAX
+            } else {
+                hold
+            };
             if s.polling
                 .waiting_since
-                .is_some_and(|t| now >= t.saturating_add(hold))
-                && s.polling.probe_since.is_none()
+                .is_some_and(|t| now >= t.saturating_add(release))
             {
                 s.polling.waiting_since = None;
                 outs.push(Out::Respond(sid.clone(), s.polling.take_or_noop()));
@@ -550,9 +575,13 @@ impl<W: Clone + PartialEq> Server<W> {
         let cfg = self.room.config();
         let polls = self.polls.values().flat_map(|s| {
             [
-                s.polling
-                    .waiting_since
-                    .map(|t| t.saturating_add(cfg.ping_interval)),
+                s.polling.waiting_since.map(|t| {
+                    t.saturating_add(if s.polling.probed {
+                        PROBED_POLL_HOLD
+                    } else {
+                        cfg.ping_interval
+                    })
+                }),
                 s.polling
                     .probe_since
                     .map(|t| t.saturating_add(cfg.upgrade_timeout)),
@@ -629,30 +658,37 @@ impl<W: Clone + PartialEq> Server<W> {
         let Some(s) = self.polls.get_mut(sid) else {
             return;
         };
-        if cause == Cause::ClientClosed {
-            // The client knows: its pending GET only needs to come back.
-            s.polling.queue.clear();
-            s.polling
-                .queue
-                .push(Frame::Text(engineio::NOOP.to_string()));
-        } else {
-            s.polling
-                .queue
-                .push(Frame::Text(engineio::CLOSE.to_string()));
-        }
         if let Some(ws) = s.probe.take() {
             outs.push(Out::Close(ws, Cause::ProbeFailed));
         }
-        if s.polling.waiting_since.take().is_some() {
-            outs.push(Out::Respond(sid.to_string(), s.polling.take_or_noop()));
-            self.polls.remove(sid);
-        } else if cause == Cause::RoomFull {
-            // `full` and `41` must reach the client, or it would reconnect in a loop: as the
-            // reference server drains its buffer before such a close, the next GET takes them.
+        let waiting = s.polling.waiting_since.take().is_some();
+        if cause == Cause::RoomFull {
+            // `full` and `41` must reach the client, or it would reconnect in a loop. As the
+            // reference server drains its buffer before such a close, they go first, alone (a
+            // socket.io client handles a payload's events a tick after its packets: a close
+            // packet in the same payload would get there first and lose them), and the close
+            // packet comes with the poll after.
+            if waiting {
+                outs.push(Out::Respond(sid.to_string(), s.polling.take_or_noop()));
+            }
             s.closed_at = Some(now);
         } else {
-            // Any other close is at once, as the reference server's: the next request finds no
-            // session (HTTP 400).
+            if cause == Cause::ClientClosed {
+                // The client knows: its pending GET only needs to come back.
+                s.polling.queue.clear();
+                s.polling
+                    .queue
+                    .push(Frame::Text(engineio::NOOP.to_string()));
+            } else {
+                s.polling
+                    .queue
+                    .push(Frame::Text(engineio::CLOSE.to_string()));
+            }
+            if waiting {
+                outs.push(Out::Respond(sid.to_string(), s.polling.take_or_noop()));
+            }
+            // Any close but a full room's is at once, as the reference server's: the next
+            // request finds no session (HTTP 400).
             self.polls.remove(sid);
         }
         outs.push(Out::Forget(sid.to_string()));

@@ -1,0 +1,34 @@
+// ICE servers for one call attempt, from the Worker's `GET /config.json`.
+//
+// The answer is `{"iceServers":[…]}`, plus `"ttl": <seconds>` when the Worker minted TURN
+// credentials that expire. It is asked for again for every call attempt (a new call, an ICE
+// restart), never cached: minted credentials are short-lived, and a page may stay open for
+// days. Beyond the Worker's rate limit the answer is HTTP 429 with the STUN-only servers in the
+// same shape, which are used as they are. When there is no answer at all the page uses none
+// (`[]`): host candidates still connect two people on one network, and the default STUN server
+// lives in the Worker's configuration only.
+
+/**
+ * @typedef {object} IceConfig
+ * @property {RTCIceServer[]} iceServers
+ * @property {number|null} ttl   seconds the credentials stay valid, when they expire
+ * @property {number} fetchedAt  `Date.now()` when it was asked for: the credentials were minted
+ *   after that, so an expiry counted from here is on the safe side
+ */
+
+/** Fetches fresh ICE servers. Never rejects. @returns {Promise<IceConfig>} */
+export async function fetchIceConfig() {
+  const fetchedAt = Date.now();
+  try {
+    const res = await fetch("/config.json", { cache: "no-store", credentials: "same-origin" });
+    const body = await res.json();
+    if (!res.ok) console.warn(`ICE servers: HTTP ${res.status}${body?.error ? ` (${body.error})` : ""}`);
+    if (Array.isArray(body?.iceServers)) {
+      const ttl = Number.isFinite(body.ttl) && body.ttl > 0 ? body.ttl : null;
+      return { iceServers: body.iceServers, ttl, fetchedAt };
+    }
+  } catch (err) {
+    console.warn("ICE servers: no answer, using none:", err?.message ?? err);
+  }
+  return { iceServers: [], ttl: null, fetchedAt };
+}

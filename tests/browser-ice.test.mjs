@@ -1,0 +1,168 @@
+// The page's ICE servers, in two real Chromium pages: fetched fresh from `/config.json` for every
+// call attempt (never once per page load), refreshed with an ICE restart before credentials with
+// a `ttl` expire (the test routes `/config.json` to add a short `ttl` to the Worker's answer), and
+// used as they are when the Worker answers 429 or not at all. Every wait is a condition with a
+// bounded timeout.
+//
+// Run: node --test tests/browser-ice.test.mjs   (skips, saying why, when Chromium is missing)
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  Pages,
+  chromiumMissing,
+  launchChromium,
+  pollPage,
+  requestsFor,
+  statesOf,
+  uniqueRoom,
+  waitForPhase,
+  waitForRemoteFrames,
+  waitForState,
+} from "./browser-helpers.mjs";
+import { startServer } from "./helpers.mjs";
+
+/** Seconds the routed `/config.json` says its credentials last. */
+const TTL = 6;
+
+/** Routes `/config.json` in `context` through `change(status, body)` → `{ status, body }`. */
+function routeConfig(change) {
+  return (context) =>
+    context.route("**/config.json", async (route) => {
+      const res = await route.fetch();
+      const { status, body } = change(res.status(), await res.json());
+      await route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
+    });
+}
+
+/** The local ICE ufrag of the page's current peer connection. */
+function localUfrag(page) {
+  return page.evaluate(() => /a=ice-ufrag:(\S+)/.exec(window.__duet.pc?.localDescription?.sdp ?? "")?.[1] ?? null);
+}
+
+describe("fresh ICE servers for each call attempt", { skip: chromiumMissing() ?? false }, () => {
+  let server;
+  let browsers;
+  const pages = new Pages();
+
+  before(async () => {
+    const started = await Promise.allSettled([startServer(), launchChromium(), launchChromium()]);
+    const [s, ...b] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
+    server = s;
+    browsers = b;
+    const failed = started.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+  });
+
+  after(async () => {
+    await pages.closeAll();
+    await Promise.all(browsers.filter(Boolean).map((b) => b.close()));
+    await server?.stop();
+  });
+
+  const url = (room) => `${server.url}/r/${room}`;
+
+  test("one /config.json request per call attempt, not per page load: a second call in the same page asks again", async () => {
+    const room = uniqueRoom("ice");
+    const [a, b] = await pages.call(browsers, [url(room)]);
+    assert.equal(requestsFor(a, "/config.json").length, 1);
+    assert.equal(requestsFor(b, "/config.json").length, 1);
+    // The other person leaves; someone new comes: the page that stayed makes a new call, with
+    // servers asked for again.
+    await b.page.getByRole("button", { name: "Leave" }).click();
+    await waitForState(a.page, "left");
+    const c = await pages.open(browsers[1], url(room));
+    await Promise.all([waitForPhase(a.page, "connected"), waitForPhase(c.page, "connected")]);
+    assert.equal(requestsFor(a, "/config.json").length, 2);
+    assert.equal(requestsFor(c, "/config.json").length, 1);
+    assert.equal(requestsFor(b, "/config.json").length, 1, "hanging up asks for nothing");
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+
+  test(`credentials with a ttl (${TTL} s) are refreshed by one ICE restart before they expire; the call stays connected and frames keep flowing`, async () => {
+    const room = uniqueRoom("ttl");
+    const withTtl = routeConfig((status, body) => ({ status, body: { ...body, ttl: TTL } }));
+    const [a, b] = await pages.call(browsers, [url(room)], { setup: withTtl });
+    await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
+    const pcs = await Promise.all([a, b].map((r) => r.page.evaluate(() => ((window.__pcBefore = window.__duet.pc), true))));
+    assert.deepEqual(pcs, [true, true]);
+    const ufrags = await Promise.all([localUfrag(a.page), localUfrag(b.page)]);
+    const connectedAt = Date.now();
+    const offerer = (await a.page.evaluate(() => window.__duet.call.offerer)) ? a : b;
+    const answerer = offerer === a ? b : a;
+
+    // The offerer restarts ICE with fresh servers before the first ones expire.
+    const events = await pollPage(
+      offerer.page,
+      () => {
+        const ev = window.__duet.call.events;
+        return ev.some((e) => e.what === "restart") ? ev : null;
+      },
+      null,
+      { timeout: TTL * 1000 + 5_000, what: "an ICE restart on the offerer" },
+    );
+    const [first, second] = events.filter((e) => e.what === "ice-servers");
+    const restart = events.find((e) => e.what === "restart");
+    assert.equal(first.ttl, TTL);
+    assert.ok(second, "fresh servers fetched for the restart");
+    const expiry = first.fetchedAt + TTL * 1000;
+    console.log(
+      `# ttl ${TTL} s: the offerer restarted ICE ${restart.at - first.fetchedAt} ms after its servers were fetched, ` +
+        `${expiry - restart.at} ms before they expired`,
+    );
+    assert.ok(restart.at < expiry, "the restart came before expiry");
+    assert.ok(restart.at >= first.fetchedAt + 0.75 * TTL * 1000 - 50, "and not before 75 % of the ttl");
+
+    // Both sides use new ICE credentials (new ufrags); the answerer fetched its own fresh
+    // servers for the restart rather than asking for another one.
+    await Promise.all(
+      [a, b].map((r, i) =>
+        pollPage(r.page, (old) => (/a=ice-ufrag:(\S+)/.exec(window.__duet.pc.localDescription.sdp)?.[1] ?? old) !== old, ufrags[i], {
+          timeout: 10_000,
+          what: "a new local ICE ufrag",
+        }),
+      ),
+    );
+    const answererEvents = await answerer.page.evaluate(() => window.__duet.call.events);
+    assert.equal(answererEvents.filter((e) => e.what === "ice-servers").length, 2);
+    assert.ok(!answererEvents.some((e) => e.what === "ask-restart"), "the answerer did not ask for a second restart");
+    const restarts = await offerer.page.evaluate(() => window.__duet.call.events.filter((e) => e.what === "restart").length);
+    assert.equal(restarts, 1, "one restart, by one side");
+    // One /config.json request per call attempt: the call, then its restart.
+    assert.equal(requestsFor(a, "/config.json").length, 2);
+    assert.equal(requestsFor(b, "/config.json").length, 2);
+
+    // Connected throughout, on the same peer connection, and the media goes on.
+    await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
+    for (const r of [a, b]) {
+      assert.equal(await r.page.evaluate(() => window.__duet.pc === window.__pcBefore), true);
+      const since = (await statesOf(r.page)).filter((e) => !e.load && e.at >= connectedAt);
+      assert.ok(since.every((e) => e.state === "connected"), JSON.stringify(since));
+      assert.equal(await r.page.evaluate(() => window.__duet.phase), "connected");
+    }
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test("a 429 from /config.json: its STUN-only iceServers are used; no answer at all: none, and the call still connects", async () => {
+    // A STUN server of its own (on loopback, where nothing answers), to tell its list apart.
+    const stunOnly = [{ urls: ["stun:127.0.0.1:9"] }];
+    const busy = routeConfig(() => ({ status: 429, body: { iceServers: stunOnly, error: "Too many requests" } }));
+    const [a, b] = await pages.call(browsers, [url(uniqueRoom("ice429"))], { setup: busy });
+    await waitForRemoteFrames(b.page);
+    for (const r of [a, b]) {
+      const used = await r.page.evaluate(() => window.__duet.pc.getConfiguration().iceServers);
+      assert.deepEqual(used.map((s) => [].concat(s.urls)), [["stun:127.0.0.1:9"]]);
+      assert.deepEqual(r.errors, []);
+    }
+    await Promise.all([a.close(), b.close()]);
+
+    const down = (context) => context.route("**/config.json", (route) => route.abort("connectionrefused"));
+    const [c, d] = await pages.call(browsers, [url(uniqueRoom("icedown"))], { setup: down });
+    await waitForRemoteFrames(d.page);
+    for (const r of [c, d]) {
+      assert.deepEqual(await r.page.evaluate(() => window.__duet.pc.getConfiguration().iceServers), []);
+      assert.equal(requestsFor(r, "/config.json").length, 1);
+    }
+    await Promise.all([c.close(), d.close()]);
+  });
+});
