@@ -22,9 +22,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# By content, not by date: a fresh checkout (or a git worktree sharing node_modules) has a newer
+# lock file that says the same.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.signal-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
   log "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund
+  echo "$lock_hash" > node_modules/.signal-lock-hash
 fi
 
 if [ "${1:-}" = "--browser" ] && { ! command -v chromium >/dev/null || ! command -v firefox-esr >/dev/null; }; then
