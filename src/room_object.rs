@@ -107,6 +107,8 @@ struct Object {
     /// Long-polling POSTs whose bodies are still being read: the session id and when the
     /// request arrived (a pong in it is a pong in time, whatever the alarm does meanwhile).
     posting: RefCell<Vec<(String, u64)>>,
+    /// The room's tag in log lines (`ids::room_tag`), once the room's name is known.
+    room_tag: RefCell<Option<String>>,
 }
 
 struct Inner {
@@ -163,6 +165,7 @@ impl RoomObject {
                 statics: RefCell::new(Vec::new()),
                 held: RefCell::new(Vec::new()),
                 posting: RefCell::new(Vec::new()),
+                room_tag: RefCell::new(None),
             }),
         }
     }
@@ -179,6 +182,7 @@ impl RoomObject {
             Ok(a) => a,
             Err(err) => return Ok(js(http_error(err)?)),
         };
+        o.know_room(&accepted.room);
         let answer = match (accepted.transport, accepted.sid.clone(), accepted.method) {
             (Transport::WebSocket, None, _) => o.accept_websocket(accepted)?,
             (Transport::WebSocket, Some(sid), _) => o.accept_probe(&sid)?,
@@ -546,8 +550,20 @@ impl Object {
                 None => outs.push(Out::Close(ws, Cause::SessionLost)),
             }
         }
+        let name = inner.server.room().name().map(str::to_string);
         drop(inner);
+        if let Some(name) = name {
+            self.know_room(&name);
+        }
         self.apply(outs, None);
+    }
+
+    /// Remembers the room's tag for log lines.
+    fn know_room(&self, room: &str) {
+        let mut tag = self.room_tag.borrow_mut();
+        if tag.is_none() {
+            *tag = Some(ids::room_tag(room));
+        }
     }
 
     /// Brings the platform in line with what the room needs next: the auto-response pair, and
@@ -645,6 +661,14 @@ impl Object {
                 Out::Refuse(sid, err) => http_error(err).map(|r| self.answer_held(&sid, r)),
                 Out::Save(sid, record) => self.save_record(&sid, &record),
                 Out::Forget(sid) => self.forget_record(&sid),
+                Out::Note(transport, note) => {
+                    let tag = self.room_tag.borrow();
+                    console_log!(
+                        "{}",
+                        note.log_line(tag.as_deref().unwrap_or("?"), transport)
+                    );
+                    Ok(())
+                }
             };
         }
     }

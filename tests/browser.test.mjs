@@ -69,6 +69,53 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
     await Promise.all([a.close(), b.close()]);
   });
 
+  test("a real call's log lines name room events by the room's tag and carry no SDP, candidate, address, token or room name", async () => {
+    const room = uniqueRoom("logs");
+    const from = server.output().length;
+    const [a, b] = await call(room);
+    await waitForRemoteFrames(a.page);
+    // The resume tokens the pages sent in their socket URLs.
+    const tokens = [a, b].flatMap((p) => p.sockets.map((ws) => new URL(ws.url()).searchParams.get("resume"))).filter(Boolean);
+    assert.ok(tokens.length >= 2, "the pages sent their resume tokens");
+    await b.close();
+    await waitForState(a.page, ["left", "waiting"], 10_000);
+    const lines = () =>
+      server
+        .output()
+        .slice(from)
+        .split("\n")
+        .flatMap((l) => {
+          const at = l.indexOf('{"event":');
+          if (at < 0) return [];
+          try {
+            return [JSON.parse(l.slice(at))];
+          } catch {
+            return [];
+          }
+        });
+    await waitFor(() => lines().some((l) => l.event === "seat_freed"), { what: "the seat_freed line" });
+    const ours = lines();
+    const tags = new Set(ours.map((l) => l.room));
+    assert.equal(tags.size, 1, `one room, one tag: ${JSON.stringify(ours)}`);
+    assert.match([...tags][0], /^[0-9a-f]{12}$/);
+    assert.deepEqual(
+      ours.filter((l) => l.event === "seat_taken").map((l) => l.seats),
+      [1, 2],
+    );
+    // The page says bye as it goes (pagehide); a page that could not would be "client gone".
+    assert.equal(ours.find((l) => l.event === "seat_freed").why, "bye");
+    const text = server.output().slice(from);
+    for (const secret of [...tokens, "a=ice-ufrag", "a=fingerprint", "candidate:", "v=0"]) {
+      assert.ok(!text.includes(secret), `the server output has ${secret}`);
+    }
+    for (const l of ours) {
+      const line = JSON.stringify(l);
+      assert.ok(!line.includes(room), `room name in ${line}`);
+      assert.doesNotMatch(line, /\b\d{1,3}(\.\d{1,3}){3}\b|::1/, `an address in ${line}`);
+    }
+    await a.close();
+  });
+
   test("a screenshot of a connected call is saved (docs/screenshot-call.png with UPDATE_SCREENSHOT=1)", async () => {
     const [a, b] = await call("team-standup", { viewport: { width: 1280, height: 720 } });
     await waitForRemoteFrames(a.page);

@@ -32,7 +32,7 @@ pub use polling::Polling;
 use crate::engineio;
 use crate::engineio::payload::{self, Body, Frame};
 use crate::handshake;
-use crate::room::{Action, Cause, Config, Conn, Room, Splice};
+use crate::room::{Action, Cause, Config, Conn, Note, Room, Splice};
 
 /// Milliseconds a poll is held once the upgrade probe is answered: the client pauses polling
 /// then and sends `5` once its poll is back, so the poll is released with a noop soon (the
@@ -89,6 +89,8 @@ pub enum Out<W> {
     Save(String, String),
     /// The polling session is gone: delete its record.
     Forget(String),
+    /// A log line's worth, for a session on this transport (`"websocket"`, `"polling"`).
+    Note(&'static str, Note),
 }
 
 impl<W> Out<W> {
@@ -640,6 +642,8 @@ impl<W: Clone + PartialEq> Server<W> {
                 // A polling session's state is saved with its queue, once, by `save_changed`.
                 Action::Persist(Peer::Poll(_), _) => {}
                 Action::Close(Peer::Poll(sid), cause) => self.end_polling(&sid, cause, &mut outs),
+                Action::Note(Peer::Ws(_), note) => outs.push(Out::Note("websocket", note)),
+                Action::Note(Peer::Poll(_), note) => outs.push(Out::Note("polling", note)),
             }
         }
         outs
