@@ -143,8 +143,6 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     /// The client broke the protocol.
     pub const PROTOCOL_ERROR: u16 = 1002;
-    /// A text frame that is not valid UTF-8.
-    pub const INVALID_DATA: u16 = 1007;
     /// The client kept sending past its rate limit.
     pub const POLICY_VIOLATION: u16 = 1008;
     /// A frame larger than `maxPayload`.
@@ -205,8 +203,6 @@ pub enum Cause {
     /// A frame, or a binary packet's attachments, or a long-polling request body, over
     /// `maxPayload`.
     TooBig,
-    /// A text frame that is not valid UTF-8.
-    InvalidUtf8,
     /// A long-polling request body that is not a payload.
     InvalidPayload,
     /// A second long-polling GET while one is pending.
@@ -246,7 +242,6 @@ impl Cause {
             UpgradeTimeout => close_code::NORMAL,
             RateLimit => close_code::POLICY_VIOLATION,
             TooBig => close_code::TOO_BIG,
-            InvalidUtf8 => close_code::INVALID_DATA,
         }
     }
 
@@ -278,7 +273,6 @@ impl Cause {
             BinaryAck => "unexpected binary ack",
             RateLimit => "rate limit exceeded",
             TooBig => "payload too large",
-            InvalidUtf8 => "invalid UTF-8",
             InvalidPayload => "invalid payload",
             ConcurrentPoll => "concurrent poll",
             ProbeFailed => "upgrade probe failed",

@@ -489,19 +489,6 @@ impl<W: Clone + PartialEq> Server<W> {
         self.finish(actions, None)
     }
 
-    /// A text frame that was not valid UTF-8: the socket is closed with 1007.
-    pub fn on_ws_invalid_utf8(&mut self, ws: W) -> Outs<W> {
-        if let Some(sid) = self.probe_of(&ws) {
-            return self.on_probe_text(&sid, ws, "");
-        }
-        let peer = Peer::Ws(ws.clone());
-        if self.room.conn(&peer).is_none() {
-            return vec![Out::Close(ws, Cause::UnknownSession)];
-        }
-        let actions = self.room.kick(&peer, Cause::InvalidUtf8);
-        self.finish(actions, None)
-    }
-
     /// The client's side of a websocket is gone (closed or failed).
     pub fn on_ws_close(&mut self, ws: W) -> Outs<W> {
         if let Some(sid) = self.probe_of(&ws) {
