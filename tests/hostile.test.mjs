@@ -11,6 +11,7 @@ import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { RawPolling, RawSocket, eventFrame, logFrame, startServer, waitFor } from "./helpers.mjs";
+import { seatRaw } from "./sio-clients.mjs";
 
 const PING_INTERVAL = 1500;
 const PING_TIMEOUT = 1000;
@@ -63,19 +64,7 @@ async function opened(room, eio = 4) {
 }
 
 /** A socket seated in `room`; the first gets `created`, the second `joined` + `ready`. */
-async function seated(room, eio = 4) {
-  const s = await guest(room, eio);
-  s.send(eventFrame("create or join", room));
-  const frames = await s.take(3);
-  assert.equal(frames[1], logFrame(`Request to create or join room ${room}`));
-  if (frames[2].startsWith('42["joined"')) {
-    assert.equal(frames[2], eventFrame("joined", room, s.socketId));
-    assert.equal(await s.next(), eventFrame("ready", room));
-  } else {
-    assert.equal(frames[2], eventFrame("created", room, s.socketId));
-  }
-  return s;
-}
+const seated = async (room, eio = 4) => track(await seatRaw(server, room, { eio }));
 
 /** A fresh room with two seated victims: `a` (v4) created it, `b` (`eio`) joined. */
 async function pair(eio = 4, room = newRoom()) {
