@@ -11,7 +11,7 @@ import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { RawPolling, RawSocket, eventFrame, logFrame, startServer, waitFor } from "./helpers.mjs";
-import { seatRaw } from "./sio-clients.mjs";
+import { seatMixedPair, seatRaw } from "./sio-clients.mjs";
 
 const PING_INTERVAL = 1500;
 const PING_TIMEOUT = 1000;
@@ -871,17 +871,9 @@ describe("hostile input", () => {
     /** Victims: `a` seated on a websocket, `b` seated over long-polling. */
     async function pollingVictims() {
       const room = newRoom();
-      const a = await seated(room, 4);
-      const b = await RawPolling.connect(server, { room });
-      scope.getStore().push(b);
-      await b.send(eventFrame("create or join", room));
-      assert.deepEqual(await b.take(4), [
-        logFrame(`Room ${room} has 1 client(s)`),
-        logFrame(`Request to create or join room ${room}`),
-        eventFrame("joined", room, b.socketId),
-        eventFrame("ready", room),
-      ]);
-      assert.deepEqual(await a.take(2), [eventFrame("join", room), eventFrame("ready", room)]);
+      const { a, b } = await seatMixedPair(server, room);
+      track(a);
+      track(b);
       return { room, a, b };
     }
 

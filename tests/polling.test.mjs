@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { RawPolling, RawSocket, eventFrame, logFrame, startServer, waitFor } from "./helpers.mjs";
-import { client as sioClient, names, nextEvent, of, seatRaw } from "./sio-clients.mjs";
+import { client as sioClient, names, nextEvent, of, seatMixedPair } from "./sio-clients.mjs";
 
 const client = (server, room, major, transports) => sioClient(server, room, { major, transports });
 
@@ -134,7 +134,7 @@ describe("real socket.io clients over long-polling", () => {
 
   test("a polling peer that stops polling is gone within pingInterval + pingTimeout; its partner gets bye", async () => {
     const room = newRoom();
-    const { a, b } = await mixedPair(server, room);
+    const { a, b } = await seatMixedPair(server, room);
     await waitFor(() => b.frames.filter((f) => f === "2").length >= 1, { timeout: 3 * PING_INTERVAL, what: "a ping by poll" });
     b.kill();
     const t0 = Date.now();
@@ -169,21 +169,6 @@ describe("real socket.io clients over long-polling", () => {
   });
 });
 
-/** `a` seated on a websocket, then `b` over long-polling; both past `ready`. */
-async function mixedPair(server, room) {
-  const a = await seatRaw(server, room);
-  const b = await RawPolling.connect(server, { room });
-  await b.send(eventFrame("create or join", room));
-  assert.deepEqual(await b.take(4), [
-    logFrame(`Room ${room} has 1 client(s)`),
-    logFrame(`Request to create or join room ${room}`),
-    eventFrame("joined", room, b.socketId),
-    eventFrame("ready", room),
-  ]);
-  assert.deepEqual(await a.take(2), [eventFrame("join", room), eventFrame("ready", room)]);
-  return { a, b };
-}
-
 describe("long-polling sessions and the object's eviction", () => {
   let server;
   before(async () => {
@@ -209,7 +194,7 @@ describe("long-polling sessions and the object's eviction", () => {
 
   test("a polling session that was not polling while the object was evicted finds its seat and its queued packets", async () => {
     const room = newRoom();
-    const { a, b } = await mixedPair(server, room);
+    const { a, b } = await seatMixedPair(server, room);
     b.stop(); // not polling for a while
     // While b is away, a's message waits in b's queue; the object is evicted meanwhile.
     await untilEvicted(async () => a.send(eventFrame("idle-probe")));
@@ -231,7 +216,7 @@ describe("long-polling sessions and the object's eviction", () => {
 
   test("an upgrade whose object is evicted between the probe and the switch completes", async () => {
     const room = newRoom();
-    const { a, b } = await mixedPair(server, room);
+    const { a, b } = await seatMixedPair(server, room);
     const probe = await RawSocket.open(server, { room, extra: `&sid=${b.sid}` });
     probe.send("2probe");
     assert.equal(await probe.next(), "3probe");

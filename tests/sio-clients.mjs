@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import ioV2 from "socket.io-client-v2";
-import { RawSocket, eventFrame, logFrame, waitFor } from "./helpers.mjs";
+import { RawPolling, RawSocket, eventFrame, logFrame, waitFor } from "./helpers.mjs";
 
 const ROOM_EVENTS = ["log", "created", "joined", "join", "ready", "full", "message", "bye"];
 
@@ -54,4 +54,19 @@ export async function seatRaw(via, room, { eio = 4, extra = "" } = {}) {
     assert.equal(frames[2], eventFrame("created", room, s.socketId));
   }
   return s;
+}
+
+/** `a` seated on a websocket, then `b` over long-polling; both past `ready`. */
+export async function seatMixedPair(server, room) {
+  const a = await seatRaw(server, room);
+  const b = await RawPolling.connect(server, { room });
+  await b.send(eventFrame("create or join", room));
+  assert.deepEqual(await b.take(4), [
+    logFrame(`Room ${room} has 1 client(s)`),
+    logFrame(`Request to create or join room ${room}`),
+    eventFrame("joined", room, b.socketId),
+    eventFrame("ready", room),
+  ]);
+  assert.deepEqual(await a.take(2), [eventFrame("join", room), eventFrame("ready", room)]);
+  return { a, b };
 }
