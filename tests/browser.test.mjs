@@ -18,7 +18,7 @@ import {
   waitForRemoteFrames,
   waitForState,
 } from "./browser-helpers.mjs";
-import { ROOT, startServer, waitFor } from "./helpers.mjs";
+import { ROOT, startServer, waitFor, startAll } from "./helpers.mjs";
 
 const ROOM_ID = /^[A-Za-z0-9_-]{22}$/;
 // The README's picture (docs/) is refreshed only on request, so that a test run leaves the work
@@ -37,10 +37,7 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
   const opened = [];
 
   before(async () => {
-    const started = await Promise.allSettled([startServer(), launchChromium(), launchChromium()]);
-    [server, alice, bob] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
-    const failed = started.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
+    await startAll([startServer(), launchChromium(), launchChromium()], (v) => ([server, alice, bob] = v));
   });
 
   after(async () => {

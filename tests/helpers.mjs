@@ -327,3 +327,14 @@ export function eventFrame(name, ...args) {
 export { TcpProxy } from "./tcp-proxy.mjs";
 
 export { RawPolling, decodePayload, encodePayload } from "./raw-polling.mjs";
+
+/**
+ * Starts several things at once (servers, browsers). `keep` gets every value (undefined for one
+ * that failed) before the first failure is thrown, so that an `after` hook still stops the rest.
+ */
+export async function startAll(starts, keep) {
+  const settled = await Promise.allSettled(starts);
+  keep(settled.map((r) => (r.status === "fulfilled" ? r.value : undefined)));
+  const failed = settled.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+}

@@ -20,7 +20,7 @@ import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import puppeteer from "puppeteer-core";
 import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing, uniqueRoom, waitForRemoteFrames, waitForState } from "./browser-helpers.mjs";
-import { freePort, startServer, waitFor } from "./helpers.mjs";
+import { freePort, startServer, waitFor, startAll } from "./helpers.mjs";
 
 const TURNSERVER = process.env.TURNSERVER_PATH || "/usr/bin/turnserver";
 const FIREFOX = process.env.FIREFOX_PATH || "/usr/bin/firefox-esr";
@@ -205,15 +205,12 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
     coturn = await startCoturn(secret);
     const vars = { TURN_URLS: `turn:127.0.0.1:${coturn.port}?transport=udp`, TURN_TTL: "600" };
     const launch = () => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
-    const started = await Promise.allSettled([
+    await startAll([
       startServer({ vars, secrets: { TURN_SECRET: secret } }),
       startServer({ vars, secrets: { TURN_SECRET: wrongSecret } }),
       launch(),
       launch(),
-    ]);
-    [server, wrong, alice, bob] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
-    const failed = started.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
+    ], (v) => ([server, wrong, alice, bob] = v));
   });
 
   after(async () => {
