@@ -187,6 +187,9 @@ async function selectedPair() {
   };
 }
 
+/** Seconds the short-lived credentials last (the page restarts ICE at 75 % of it). */
+const SHORT_TTL = 12;
+
 describe("a relay-only call through a real coturn", { skip: turnserverMissing() ?? chromiumMissing() ?? false }, () => {
   const secret = `coturn-${randomBytes(18).toString("base64url")}`;
   const wrongSecret = `wrong-${randomBytes(18).toString("base64url")}`;
@@ -194,6 +197,8 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
   /** Mints with coturn's secret, and with another one. */
   let server;
   let wrong;
+  /** Mints credentials that last only SHORT_TTL seconds. */
+  let short;
   let alice;
   let bob;
   const opened = [];
@@ -208,15 +213,16 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
     await startAll([
       startServer({ vars, secrets: { TURN_SECRET: secret } }),
       startServer({ vars, secrets: { TURN_SECRET: wrongSecret } }),
+      startServer({ vars: { ...vars, TURN_TTL: String(SHORT_TTL) }, secrets: { TURN_SECRET: secret } }),
       launch(),
       launch(),
-    ], (v) => ([server, wrong, alice, bob] = v));
+    ], (v) => ([server, wrong, short, alice, bob] = v));
   });
 
   after(async () => {
     await Promise.all(opened.map((c) => c.close().catch(() => {})));
     await Promise.all([alice?.close(), bob?.close()]);
-    await Promise.all([server?.stop(), wrong?.stop(), coturn?.stop()]);
+    await Promise.all([server?.stop(), wrong?.stop(), short?.stop(), coturn?.stop()]);
   });
 
   /** A page of `browser` on `url`, instrumented before any of its scripts run. */
@@ -283,6 +289,41 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
     console.log(
       `time from page load to connected (second page): direct ${timings.direct} ms, relay-only ${timings.relay} ms`,
     );
+  });
+
+  test("relay only, credentials that expire mid-call: an ICE restart with fresh ones before they do, the call stays connected and relayed", async () => {
+    const { a, b, pairs } = await call(short.url, { relay: true });
+    const before = pairs.map((p) => p.username);
+    const t0 = Date.now();
+    // The page restarts ICE at 75 % of the ttl, with credentials it fetches then.
+    const restarted = async (page) =>
+      page.evaluate(() => (window.__duet.call?.events ?? []).some((e) => e.what === "restart" && e.reason === "credentials expire"));
+    await waitFor(async () => (await restarted(a.page)) || (await restarted(b.page)), {
+      timeout: SHORT_TTL * 1000 + 10_000,
+      what: "an ICE restart for expiring credentials",
+    });
+    const tookS = (Date.now() - t0) / 1000;
+    assert.ok(tookS < SHORT_TTL, `the restart came ${tookS} s in, after the ${SHORT_TTL} s credentials expired`);
+    // Still one call, still relayed, on fresh credentials coturn accepted.
+    const after = [];
+    for (const { page } of [a, b]) {
+      after.push(
+        await waitFor(
+          async () => {
+            const p = await page.evaluate(selectedPair);
+            return p && p.local === "relay" && p.remote === "relay" && !before.includes(p.username) && p;
+          },
+          { timeout: 20_000, what: "a relayed pair on fresh credentials" },
+        ),
+      );
+      assert.equal(await page.evaluate(() => document.getElementById("status").dataset.state), "connected");
+    }
+    await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
+    for (const { username } of after) {
+      assert.ok(linesFor(coturn.log(), username).some((l) => /ALLOCATE processed, success/.test(l)), `no allocation for ${username}`);
+    }
+    console.log(`ICE restart for expiring credentials ${tookS.toFixed(1)} s into a ${SHORT_TTL} s ttl; call kept, relayed`);
+    assert.deepEqual([...a.errors, ...b.errors], []);
   });
 
   test("relay only with a wrong TURN_SECRET: never connected within 15 s, coturn answers 401 Unauthorized", async () => {
