@@ -3,6 +3,9 @@
 // HTTP-level handshake errors. Every case asserts what happens to the attacker (exact close code,
 // exact frames) AND that the victims, two peers seated in the same room, still exchange messages
 // afterwards and received nothing they should not have (a final round trip is the barrier).
+//
+// (Over 1,000 lines: one suite of about 150 table-like cases over shared victims and helpers;
+// split by file, each part would repeat the server and the helpers.)
 
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";

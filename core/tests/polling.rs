@@ -2,6 +2,8 @@
 //! bodies each request gets: the handshake, held polls, payloads both ways (v4 and v3, binary
 //! too), heartbeats, errors, the upgrade with packets in flight, and sessions restored after
 //! hibernation.
+//!
+//! (Long because each test spells out the exact bodies of a whole exchange.)
 #![cfg(not(feature = "conformance"))]
 
 mod harness;
