@@ -632,3 +632,19 @@ fn a_pong_still_in_a_posts_body_keeps_the_session_when_the_round_comes_first() {
     let outs = u.server.on_alarm(r2, |_| Some(r1 + 5), |_| None);
     assert!(forgot(&outs, "eio1"), "{outs:?}");
 }
+
+#[test]
+fn a_poll_held_while_a_probe_waits_for_its_2probe_sets_no_alarm_that_finds_nothing_to_do() {
+    // Found by the server_sequence fuzzer: the alarm asked for the poll's release, which the
+    // alarm does not do while the probe is open, so it came due again at once: a wake loop.
+    let cfg = Config::default();
+    let mut t = mid_upgrade();
+    assert_eq!(t.get("eio1").0, Ok(Poll::Wait));
+    let now = T0 + cfg.ping_interval;
+    t.server.on_alarm(now, |_| None, |_| None);
+    let next = t.server.next_alarm();
+    assert!(next.is_none_or(|n| n > now), "due again at {next:?}");
+    // The probe's `2probe` releases the poll.
+    let outs = t.server.on_ws_text(9, "2probe", now);
+    assert_eq!(responses(&outs, "eio1"), vec![text("6")]);
+}

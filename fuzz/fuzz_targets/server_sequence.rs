@@ -10,7 +10,9 @@
 //! 3. every polling body answered decodes as a payload of its session's protocol;
 //! 4. `Save` carries a record that parses, for the session it names; after `Forget(sid)` a GET
 //!    for it is never answered with a held promise;
-//! 5. `next_alarm()` is `None` when the server has no session.
+//! 5. `next_alarm()` is `None` when the server has no session, and after an alarm at `now` it is
+//!    `None` or later than `now` (an alarm that comes due and finds nothing to do would be set
+//!    again at once: a wake loop).
 #![no_main]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -227,12 +229,20 @@ impl Model {
             }
             Op::Alarm { dt } => {
                 self.now += u64::from(*dt) * 10;
-                self.server.on_alarm(self.now, |_| None, |_| None)
+                let outs = self.server.on_alarm(self.now, |_| None, |_| None);
+                if let Some(next) = self.server.next_alarm() {
+                    assert!(next > self.now, "alarm due at {next} again after running at {}: {outs:?}", self.now);
+                }
+                outs
             }
             Op::AlarmDue => {
                 let Some(t) = self.server.next_alarm() else { return };
                 self.now = self.now.max(t);
-                self.server.on_alarm(self.now, |_| None, |_| None)
+                let outs = self.server.on_alarm(self.now, |_| None, |_| None);
+                if let Some(next) = self.server.next_alarm() {
+                    assert!(next > self.now, "alarm due at {next} again after running at {}: {outs:?}", self.now);
+                }
+                outs
             }
             Op::Hibernate => {
                 // Requests do not outlive the object: held GETs are gone with it.

@@ -325,8 +325,8 @@ impl<W: Clone + PartialEq> Server<W> {
             Peer::Poll(sid) => posting(sid),
         });
         let mut outs = self.apply(actions, None);
-        let hold = self.room.config().ping_interval;
-        let upgrade_timeout = self.room.config().upgrade_timeout;
+        let cfg = *self.room.config();
+        let (hold, upgrade_timeout) = (cfg.ping_interval, cfg.upgrade_timeout);
         // A closed session whose client never came for its last packets.
         self.polls
             .retain(|_, s| s.closed_at.is_none_or(|t| now < t.saturating_add(hold)));
@@ -341,17 +341,7 @@ impl<W: Clone + PartialEq> Server<W> {
                 s.polling.probe_since = None;
                 s.polling.probed = false;
             }
-            let release = if s.polling.probed {
-                PROBED_POLL_HOLD
-            } else if s.polling.probe_since.is_some() {
-                u64::MAX
-            } else {
-                hold
-            };
-            if s.polling
-                .waiting_since
-                .is_some_and(|t| now >= t.saturating_add(release))
-            {
+            if release_at(s, &cfg).is_some_and(|t| now >= t) {
                 s.polling.waiting_since = None;
                 outs.push(Out::Respond(sid.clone(), s.polling.take_or_noop()));
             }
@@ -366,13 +356,7 @@ impl<W: Clone + PartialEq> Server<W> {
         let cfg = self.room.config();
         let polls = self.polls.values().flat_map(|s| {
             [
-                s.polling.waiting_since.map(|t| {
-                    t.saturating_add(if s.polling.probed {
-                        PROBED_POLL_HOLD
-                    } else {
-                        cfg.ping_interval
-                    })
-                }),
+                release_at(s, cfg),
                 s.polling
                     .probe_since
                     .map(|t| t.saturating_add(cfg.upgrade_timeout)),
@@ -384,5 +368,19 @@ impl<W: Clone + PartialEq> Server<W> {
             .into_iter()
             .chain(polls.flatten())
             .min()
+    }
+}
+
+/// When a session's held GET is released with what it has (a noop if nothing): `pingInterval`
+/// after it arrived; once the probe is answered, [`PROBED_POLL_HOLD`] after; while a probe is
+/// open but not yet answered, only by the probe (its `2probe`, its end, or its timeout).
+fn release_at<W>(s: &Session<W>, cfg: &Config) -> Option<u64> {
+    let t = s.polling.waiting_since?;
+    if s.polling.probed {
+        Some(t.saturating_add(PROBED_POLL_HOLD))
+    } else if s.polling.probe_since.is_some() {
+        None
+    } else {
+        Some(t.saturating_add(cfg.ping_interval))
     }
 }
