@@ -637,8 +637,13 @@ fn a_pong_still_in_a_posts_body_keeps_the_session_when_the_round_comes_first() {
 fn a_poll_held_while_a_probe_waits_for_its_2probe_sets_no_alarm_that_finds_nothing_to_do() {
     // Found by the server_sequence fuzzer: the alarm asked for the poll's release, which the
     // alarm does not do while the probe is open, so it came due again at once: a wake loop.
-    let cfg = Config::default();
-    let mut t = mid_upgrade();
+    let cfg = Config {
+        upgrade_timeout: 60_000,
+        ..Config::default()
+    };
+    let mut t = Polls::with(cfg);
+    t.seat_v4(1);
+    assert!(t.server.open_probe("eio1", 9, t.now).len() > 0);
     assert_eq!(t.get("eio1").0, Ok(Poll::Wait));
     let now = T0 + cfg.ping_interval;
     t.server.on_alarm(now, |_| None, |_| None);
