@@ -641,9 +641,11 @@ fn a_poll_held_while_a_probe_waits_for_its_2probe_sets_no_alarm_that_finds_nothi
         upgrade_timeout: 60_000,
         ..Config::default()
     };
+    // v3: no server pings to release the poll first.
     let mut t = Polls::with(cfg);
-    t.seat_v4(1);
-    assert!(t.server.open_probe("eio1", 9, t.now).len() > 0);
+    t.open(1, Protocol::V3, true);
+    t.get_now("eio1");
+    assert!(!t.server.open_probe("eio1", 9, t.now).is_empty());
     assert_eq!(t.get("eio1").0, Ok(Poll::Wait));
     let now = T0 + cfg.ping_interval;
     t.server.on_alarm(now, |_| None, |_| None);
@@ -651,5 +653,5 @@ fn a_poll_held_while_a_probe_waits_for_its_2probe_sets_no_alarm_that_finds_nothi
     assert!(next.is_none_or(|n| n > now), "due again at {next:?}");
     // The probe's `2probe` releases the poll.
     let outs = t.server.on_ws_text(9, "2probe", now);
-    assert_eq!(responses(&outs, "eio1"), vec![text("6")]);
+    assert_eq!(responses(&outs, "eio1"), vec![text("1:6")]);
 }
