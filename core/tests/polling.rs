@@ -639,6 +639,7 @@ fn a_poll_held_while_a_probe_waits_for_its_2probe_sets_no_alarm_that_finds_nothi
     // alarm does not do while the probe is open, so it came due again at once: a wake loop.
     let cfg = Config {
         upgrade_timeout: 60_000,
+        seat_grace: 0,
         ..Config::default()
     };
     // v3: no server pings to release the poll first.
