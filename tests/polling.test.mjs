@@ -132,6 +132,29 @@ describe("real socket.io clients over long-polling", () => {
     });
   }
 
+  for (const [pollMajor, wsMajor] of [[4, 2], [2, 4]]) {
+    test(`binary messages cross transports and revisions: ${pollMajor}.x on polling ↔ ${wsMajor}.x on websocket`, async () => {
+      const room = newRoom();
+      const a = track(client(server, room, pollMajor, ["polling"]));
+      await ready(a, ["polling"]);
+      a.emit("create or join", room);
+      await nextEvent(a, "created");
+      const b = track(client(server, room, wsMajor, ["websocket"]));
+      await waitFor(() => b.connected, { what: "b connected" });
+      b.emit("create or join", room);
+      await nextEvent(a, "ready");
+      await nextEvent(b, "ready");
+      const bytes = Buffer.from([0, 1, 2, 250, 255, 10, 13]);
+      a.emit("message", { kind: "blob", data: bytes });
+      b.emit("message", { kind: "blob", data: Buffer.from("from the websocket side") });
+      const [toB] = await nextEvent(b, "message");
+      const [toA] = await nextEvent(a, "message");
+      assert.equal(toB.kind, "blob");
+      assert.deepEqual(Buffer.from(toB.data), bytes);
+      assert.equal(Buffer.from(toA.data).toString(), "from the websocket side");
+    });
+  }
+
   test("a polling peer that stops polling is gone within pingInterval + pingTimeout; its partner gets bye", async () => {
     const room = newRoom();
     const { a, b } = await seatMixedPair(server, room);
