@@ -58,3 +58,16 @@ if [ "${1:-}" = "--browser" ] && ! command -v turnserver >/dev/null; then
   [ "$status" = 0 ] || exit "$status"
   if [ -d /run/systemd/system ]; then $SUDO systemctl disable --quiet coturn.service || true; fi
 fi
+
+# The python-socketio client for tests/other-clients.test.mjs, from PyPI, in the project's own venv.
+if [ "${1:-}" = "--browser" ]; then
+  req=tests/clients/requirements.txt
+  req_hash=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ "$(cat .venv/.signal-req-hash 2>/dev/null)" != "$req_hash" ]; then
+    log "installing the python-socketio test client into .venv"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+    echo "$req_hash" > .venv/.signal-req-hash
+  fi
+fi
+
