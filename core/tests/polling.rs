@@ -125,15 +125,25 @@ fn the_polling_handshake_offers_the_websocket_upgrade() {
 }
 
 #[test]
-fn a_session_is_stored_whenever_it_changes() {
+fn a_seated_session_is_stored_whenever_it_changes_and_only_then() {
     let mut t = Polls::new();
+    let saves = |outs: &[Out<u32>]| outs.iter().filter(|o| matches!(o, Out::Save(..))).count();
+    // A handshake writes nothing: a session without a seat is closed by the seat grace before
+    // the object could be evicted, and a flood of handshakes must not cost a write each.
     let (_, outs) = t.server.open_polling(conn(1, Protocol::V4, T0), false);
-    let saved: Vec<_> = outs.iter().filter(|o| matches!(o, Out::Save(..))).collect();
-    assert_eq!(saved.len(), 1, "{outs:?}");
-    // A GET that finds nothing changes nothing stored.
+    assert_eq!(saves(&outs), 0, "{outs:?}");
+    assert_eq!(saves(&t.post("eio1", "40")), 0);
+    // Seated: stored.
+    assert_eq!(saves(&t.post("eio1", "42[\"create or join\",\"r1\"]")), 1);
+    // A GET that finds packets changes the queue: stored again; one that finds nothing does not.
+    let (_, outs) = t.get("eio1");
+    assert_eq!(saves(&outs), 1);
     let (r, outs) = t.get("eio1");
     assert_eq!(r, Ok(Poll::Wait));
     assert!(outs.is_empty(), "{outs:?}");
+    // Its seat given up: its record is deleted.
+    let outs = t.post("eio1", "42[\"bye\",\"r1\"]");
+    assert!(forgot(&outs, "eio1"), "{outs:?}");
 }
 
 #[test]

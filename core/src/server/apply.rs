@@ -118,11 +118,22 @@ impl<W: Clone + PartialEq> Server<W> {
     }
 
     /// Saves the record of every polling session that changed since it was last saved.
+    ///
+    /// Only a seated session is stored: one without a seat is closed by the seat grace before the
+    /// object could be evicted (it needs about 10 s idle), so storing it would only cost a write
+    /// per handshake, which a flood of handshakes would turn into a bill. A session that loses
+    /// its seat has its record deleted.
     pub(super) fn save_changed(&mut self, outs: &mut Outs<W>) {
         for (sid, s) in &mut self.polls {
             let Some(conn) = self.room.conn(&Peer::Poll(sid.clone())) else {
                 continue;
             };
+            if !conn.seated {
+                if s.saved.take().is_some() {
+                    outs.push(Out::Forget(sid.clone()));
+                }
+                continue;
+            }
             let record = PollRecord {
                 conn: conn.clone(),
                 polling: s.polling.clone(),
