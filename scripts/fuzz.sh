@@ -4,7 +4,8 @@
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # SECONDS_PER_TARGET defaults to 60. TARGET defaults to every target in fuzz/Cargo.toml:
-# engineio_decode, socketio_decode, payload_decode, handshake_check, room_sequence. Targets run in parallel, as
+# engineio_decode, socketio_decode, payload_decode, handshake_check, room_sequence, server_sequence.
+# Targets run in parallel, as
 # many at a time as the machine has cores (FUZZ_JOBS overrides), each a single libFuzzer process
 # bounded by -max_total_time. Prints the executions each target ran and exits non-zero if any
 # target found a crash or a failed invariant; the failing input is then in

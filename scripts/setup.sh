@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: the wasm target, the pinned cargo tools,
-# the pinned npm packages, and (with --browser) Debian's Chromium and Firefox ESR for the browser tests.
+# the pinned npm packages, and (with --browser) Debian's Chromium and Firefox ESR for the browser tests
+# and Debian's coturn for the relayed-call tests.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -21,9 +22,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# By content, not by date: a fresh checkout (or a git worktree sharing node_modules) has a newer
+# lock file that says the same.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.signal-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
   log "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund
+  echo "$lock_hash" > node_modules/.signal-lock-hash
 fi
 
 if [ "${1:-}" = "--browser" ] && { ! command -v chromium >/dev/null || ! command -v firefox-esr >/dev/null; }; then
@@ -32,3 +37,37 @@ if [ "${1:-}" = "--browser" ] && { ! command -v chromium >/dev/null || ! command
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium firefox-esr >/dev/null
 fi
+
+# coturn's `turnserver`, which the relayed-call tests start themselves on loopback. The package
+# would enable and start a system TURN server; it must not: a policy-rc.d that refuses every
+# start is in place while it installs (unless one already is), and the unit is left disabled.
+if [ "${1:-}" = "--browser" ] && ! command -v turnserver >/dev/null; then
+  log "installing Debian's coturn (turnserver) for the relayed-call tests, without starting its service"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  policy=/usr/sbin/policy-rc.d
+  made_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# Left by scripts/setup.sh while coturn installs: start no service.\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    made_policy=1
+  fi
+  $SUDO apt-get update -qq
+  status=0
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq coturn >/dev/null || status=$?
+  if [ -n "$made_policy" ]; then $SUDO rm -f "$policy"; fi
+  [ "$status" = 0 ] || exit "$status"
+  if [ -d /run/systemd/system ]; then $SUDO systemctl disable --quiet coturn.service || true; fi
+fi
+
+# The python-socketio client for tests/other-clients.test.mjs, from PyPI, in the project's own venv.
+if [ "${1:-}" = "--browser" ]; then
+  req=tests/clients/requirements.txt
+  req_hash=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ "$(cat .venv/.signal-req-hash 2>/dev/null)" != "$req_hash" ]; then
+    log "installing the python-socketio test client into .venv"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+    echo "$req_hash" > .venv/.signal-req-hash
+  fi
+fi
+

@@ -15,8 +15,10 @@
 //! | `SEAT_GRACE` | `seat_grace` (0 allowed: no limit) |
 //! | `UPGRADE_TIMEOUT` | `upgrade_timeout` |
 //!
-//! Not room settings: `ICE_SERVERS` (the page's `iceServers`, [`ice_servers`]) and `LOG_WAKES`
-//! ([`log_wakes`]).
+//! Not room settings: `ICE_SERVERS` (the page's STUN servers, [`ice_servers`]), `LOG_WAKES`
+//! ([`log_wakes`]), and the TURN settings (`TURN_URLS`, `TURN_SECRET`, `TURN_KEY_ID`,
+//! `TURN_KEY_API_TOKEN`, `TURN_TTL`, `TURN_API_ORIGIN`), read by `crate::ice` and decided by
+//! `signal_core::ice::provider`.
 
 use signal_core::room::Config;
 use worker::Env;
@@ -58,7 +60,8 @@ pub fn default_room() -> Option<&'static str> {
     None
 }
 
-/// The ICE servers the page gets when `ICE_SERVERS` is not set: a public STUN server.
+/// The ICE servers the page gets when `ICE_SERVERS` is not set: a public STUN server. The one
+/// place this default is written (`wrangler.toml` does not set `ICE_SERVERS`).
 pub const DEFAULT_ICE_SERVERS: &str = r#"[{"urls":"stun:stun.l.google.com:19302"}]"#;
 
 /// The ICE servers handed to the page, as a JSON array. Used only when `ICE_SERVERS` parses as

@@ -7,6 +7,7 @@
 //! - [`room_object`]: the `Room` Durable Object, thin glue between the hibernatable websocket API
 //!   and the pure state machine in `signal_core::room`.
 //! - [`config`]: settings from wrangler vars.
+//! - [`ice`]: `/config.json`, the page's ICE servers with TURN credentials minted per answer.
 //!
 //! Static files (`public/`, plus the socket.io-client bundle copied there at build time) are served
 //! by the platform's assets router before this code runs; only paths with no file reach it.
@@ -24,6 +25,7 @@ use worker::worker_sys::web_sys;
 use worker::*;
 
 pub mod config;
+pub mod ice;
 pub mod room_object;
 
 /// The binding of the room Durable Object namespace in `wrangler.toml`.
@@ -55,7 +57,7 @@ extern "C" {
 #[wasm_bindgen(js_name = fetch)]
 pub fn fetch_entry(req: web_sys::Request, env: Env, _ctx: JsValue) -> Promise {
     let url = req.url();
-    let path = url_path(&url);
+    let (_, path, _) = handshake::split_url(&url);
     if path == "/socket.io" || path.starts_with("/socket.io/") {
         return match socket_io(&req, &env) {
             Ok(promise) => promise,
@@ -79,25 +81,21 @@ fn internal_error(err: Error) -> JsValue {
     }
 }
 
-/// The path of a request URL (`http://host/path?query` → `/path`).
-fn url_path(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
-    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
-    path.split(['?', '#']).next().unwrap_or("/")
-}
-
 /// Every path but `/socket.io/`.
 async fn route(req: Request, env: Env) -> Result<Response> {
-    let url = req.url()?;
-    let path = url.path();
+    let url = req.inner().url();
+    let (origin, path, _) = handshake::split_url(&url);
     if path == "/new" {
-        return new_room(&url);
+        return new_room(origin);
     }
     if path == "/config.json" {
-        return client_config(&env);
+        return ice::config_json(&req, &env).await;
+    }
+    if path == "/healthz" {
+        return healthz();
     }
     if let Some(room) = path.strip_prefix("/r/") {
-        return room_page(room, &url, &env).await;
+        return room_page(room, origin, &env).await;
     }
     not_found()
 }
@@ -126,12 +124,13 @@ fn socket_io(req: &web_sys::Request, env: &Env) -> Result<Promise> {
 pub fn judge_handshake(
     req: &web_sys::Request,
 ) -> Result<std::result::Result<handshake::Accepted, handshake::Error>> {
-    let url = Url::parse(&req.url())?;
+    let url = req.url();
+    let (_, _, query) = handshake::split_url(&url);
     let is_upgrade = req
         .headers()
         .get("Upgrade")?
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let pairs = handshake::query_pairs(query);
     let query = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let method = handshake::Method::parse(&req.method());
     Ok(handshake::check(
@@ -155,41 +154,35 @@ pub fn handshake_error(err: handshake::Error) -> Result<Response> {
 }
 
 /// `/new`: a fresh unguessable room, as a redirect to its page.
-fn new_room(url: &Url) -> Result<Response> {
+fn new_room(origin: &str) -> Result<Response> {
     let mut bytes = [0u8; ids::ROOM_ID_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| Error::RustError(e.to_string()))?;
-    let mut to = url.clone();
-    to.set_path(&format!("/r/{}", ids::base64url(&bytes)));
-    to.set_query(None);
+    let to = format!("{origin}/r/{}", ids::base64url(&bytes));
     // Built by hand: `Response.redirect` has immutable headers, and this one must not be cached.
     let headers = Headers::new();
-    headers.set("Location", to.as_str())?;
+    headers.set("Location", &to)?;
     headers.set("Cache-Control", "no-store")?;
     Ok(Response::empty()?.with_status(303).with_headers(headers))
 }
 
 /// `/r/<room>`: the video-chat page (one static file for every room; it reads the room from
 /// its own URL).
-async fn room_page(room: &str, url: &Url, env: &Env) -> Result<Response> {
+async fn room_page(room: &str, origin: &str, env: &Env) -> Result<Response> {
     if !handshake::valid_room(room) {
         return Response::error("Room names are 1-64 characters of A-Z a-z 0-9 - _ .", 404);
     }
-    let mut page = url.clone();
     // The assets router drops `.html` (`/room.html` redirects to `/room`).
-    page.set_path("/room");
-    page.set_query(None);
     env.assets(ASSETS_BINDING)?
-        .fetch(page.to_string(), None)
+        .fetch(format!("{origin}/room"), None)
         .await
 }
 
-/// `/config.json`: what the page needs from the deployment (its ICE servers).
-fn client_config(env: &Env) -> Result<Response> {
-    let body = format!("{{\"iceServers\":{}}}", config::ice_servers(env));
+/// `/healthz`: the Worker is up. Touches no Durable Object (and so costs none).
+fn healthz() -> Result<Response> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json")?;
     headers.set("Cache-Control", "no-store")?;
-    Ok(Response::ok(body)?.with_headers(headers))
+    Ok(Response::ok(r#"{"ok":true}"#)?.with_headers(headers))
 }
 
 fn not_found() -> Result<Response> {

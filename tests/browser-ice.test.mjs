@@ -20,7 +20,7 @@ import {
   waitForRemoteFrames,
   waitForState,
 } from "./browser-helpers.mjs";
-import { startServer } from "./helpers.mjs";
+import { startServer, startAll } from "./helpers.mjs";
 
 /** Seconds the routed `/config.json` says its credentials last. */
 const TTL = 6;
@@ -46,12 +46,7 @@ describe("fresh ICE servers for each call attempt", { skip: chromiumMissing() ??
   const pages = new Pages();
 
   before(async () => {
-    const started = await Promise.allSettled([startServer(), launchChromium(), launchChromium()]);
-    const [s, ...b] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
-    server = s;
-    browsers = b;
-    const failed = started.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
+    await startAll([startServer(), launchChromium(), launchChromium()], ([s, ...b]) => ((server = s), (browsers = b)));
   });
 
   after(async () => {

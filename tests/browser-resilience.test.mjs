@@ -23,7 +23,7 @@ import {
   waitForRemoteFrames,
   waitForState,
 } from "./browser-helpers.mjs";
-import { RawSocket, TcpProxy, isListening, startServer, waitFor } from "./helpers.mjs";
+import { RawSocket, TcpProxy, isListening, startServer, waitFor, startAll } from "./helpers.mjs";
 
 // Short heartbeats, so that a silent peer is noticed in seconds. pingTimeout < pingInterval on
 // purpose: a server that only checked pongs at the next ping round would take 2 × pingInterval
@@ -59,17 +59,12 @@ describe("a call survives what networks and deploys do", { skip: chromiumMissing
   const pages = new Pages();
 
   before(async () => {
-    const started = await Promise.allSettled([
+    await startAll([
       startServer({ vars: { PING_INTERVAL, PING_TIMEOUT, MAX_PENDING, SEAT_GRACE } }),
       launchChromium(),
       launchChromium(),
       launchChromium(),
-    ]);
-    const [s, ...b] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
-    server = s;
-    browsers = b;
-    const failed = started.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
+    ], ([s, ...b]) => ((server = s), (browsers = b)));
   });
 
   after(async () => {
@@ -91,6 +86,20 @@ describe("a call survives what networks and deploys do", { skip: chromiumMissing
   /** Whether the page still has the peer connection `rememberCall` saw. */
   function samePc(rec) {
     return rec.page.evaluate(() => window.__duet.pc !== null && window.__duet.pc === window.__pcBefore);
+  }
+
+  /**
+   * The end of a call that was to survive: both pages kept their peer connection (and, with
+   * `id`, the same call id), frames flow both ways, the histories are clean, no page error.
+   */
+  async function assertCallKept(a, b, id) {
+    for (const r of [a, b]) {
+      assert.equal(await samePc(r), true, "the page kept its RTCPeerConnection");
+      if (id !== undefined) assert.equal(await r.page.evaluate(() => window.__duet.call.id), id);
+    }
+    await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
+    for (const r of [a, b]) await assertHistory(r);
+    assertNoPageErrors(a, b);
   }
 
   /** Every recorded state of the page, checked: always a data-state, never `full`. */
@@ -237,10 +246,7 @@ describe("a call survives what networks and deploys do", { skip: chromiumMissing
       console.log(`# silent drop: back in the call ${Date.now() - restoredAt} ms after the network came back`);
       for (const o of b.socketOpens) assert.equal(tokenOf(o.url), tokenOf(b.socketOpens[0].url));
       assert.ok(b.socketOpens.length > 1 || opensBefore > 1, "the page opened a new socket");
-      for (const r of [a, b]) assert.equal(await samePc(r), true, "the page kept its RTCPeerConnection");
-      await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
-      for (const r of [a, b]) await assertHistory(r);
-      assertNoPageErrors(a, b);
+      await assertCallKept(a, b);
       await Promise.all([a.close(), b.close()]);
     } finally {
       await proxy.stop();
@@ -279,13 +285,7 @@ describe("a call survives what networks and deploys do", { skip: chromiumMissing
       // Well before the heartbeat could have freed the old seat: the token did it.
       assert.ok(took < PING_INTERVAL + PING_TIMEOUT, `took ${took} ms`);
       assert.equal(tokenOf(b.socketOpens.at(-1).url), tokenOf(b.socketOpens[0].url));
-      for (const r of [a, b]) {
-        assert.equal(await samePc(r), true, "the page kept its RTCPeerConnection");
-        assert.equal(await r.page.evaluate(() => window.__duet.call.id), id);
-      }
-      await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
-      for (const r of [a, b]) await assertHistory(r);
-      assertNoPageErrors(a, b);
+      await assertCallKept(a, b, id);
       await Promise.all([a.close(), b.close()]);
     } finally {
       await proxy.stop();

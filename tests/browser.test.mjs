@@ -5,6 +5,7 @@
 // Run: node --test tests/browser.test.mjs   (skips, saying why, when Chromium is missing)
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -18,7 +19,7 @@ import {
   waitForRemoteFrames,
   waitForState,
 } from "./browser-helpers.mjs";
-import { ROOT, startServer, waitFor } from "./helpers.mjs";
+import { ROOT, startServer, waitFor, startAll } from "./helpers.mjs";
 
 const ROOM_ID = /^[A-Za-z0-9_-]{22}$/;
 // The README's picture (docs/) is refreshed only on request, so that a test run leaves the work
@@ -37,10 +38,7 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
   const opened = [];
 
   before(async () => {
-    const started = await Promise.allSettled([startServer(), launchChromium(), launchChromium()]);
-    [server, alice, bob] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
-    const failed = started.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
+    await startAll([startServer(), launchChromium(), launchChromium()], (v) => ([server, alice, bob] = v));
   });
 
   after(async () => {
@@ -67,6 +65,55 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
     }
     assertNoPageErrors(a, b);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  test("a real call's log lines name room events by the room's tag and carry no SDP, candidate, address, token or room name", async () => {
+    const room = uniqueRoom("logs");
+    const from = server.output().length;
+    const [a, b] = await call(room);
+    await waitForRemoteFrames(a.page);
+    // The resume tokens the pages sent in their socket URLs.
+    const tokens = [a, b].flatMap((p) => p.sockets.map((ws) => new URL(ws.url()).searchParams.get("resume"))).filter(Boolean);
+    assert.ok(tokens.length >= 2, "the pages sent their resume tokens");
+    await b.close();
+    await waitForState(a.page, ["left", "waiting"], 10_000);
+    const lines = () =>
+      server
+        .output()
+        .slice(from)
+        .split("\n")
+        .flatMap((l) => {
+          const at = l.indexOf('{"event":');
+          if (at < 0) return [];
+          try {
+            return [JSON.parse(l.slice(at))];
+          } catch {
+            return [];
+          }
+        });
+    const tagOf = (r) => createHash("sha1").update(`signal-room:${r}`).digest("hex").slice(0, 12);
+    await waitFor(() => lines().some((l) => l.event === "seat_freed" && l.room === tagOf(room)), { what: "the seat_freed line" });
+    // The room's tag (core/src/ids.rs `room_tag`): other tests' rooms may still be logging.
+    const tag = tagOf(room);
+    const all = lines();
+    for (const l of all) assert.match(l.room, /^[0-9a-f]{12}$/);
+    const ours = all.filter((l) => l.room === tag);
+    assert.deepEqual(
+      ours.filter((l) => l.event === "seat_taken").map((l) => l.seats),
+      [1, 2],
+    );
+    // The page says bye as it goes (pagehide); a page that could not would be "client gone".
+    assert.equal(ours.find((l) => l.event === "seat_freed").why, "bye");
+    const text = server.output().slice(from);
+    for (const secret of [...tokens, "a=ice-ufrag", "a=fingerprint", "candidate:", "v=0"]) {
+      assert.ok(!text.includes(secret), `the server output has ${secret}`);
+    }
+    for (const l of all) {
+      const line = JSON.stringify(l);
+      assert.ok(!line.includes(room), `room name in ${line}`);
+      assert.doesNotMatch(line, /\b\d{1,3}(\.\d{1,3}){3}\b|::1/, `an address in ${line}`);
+    }
+    await a.close();
   });
 
   test("a screenshot of a connected call is saved (docs/screenshot-call.png with UPDATE_SCREENSHOT=1)", async () => {

@@ -20,7 +20,7 @@ import {
   waitForRemoteFrames,
   waitForState,
 } from "./browser-helpers.mjs";
-import { startServer } from "./helpers.mjs";
+import { startServer, startAll } from "./helpers.mjs";
 
 describe("the room page in two Firefox browsers", { skip: firefoxMissing() ?? false }, () => {
   let server;
@@ -30,10 +30,7 @@ describe("the room page in two Firefox browsers", { skip: firefoxMissing() ?? fa
   const opened = [];
 
   before(async () => {
-    const started = await Promise.allSettled([startServer(), launchFirefox(), launchFirefox()]);
-    [server, alice, bob] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
-    const failed = started.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
+    await startAll([startServer(), launchFirefox(), launchFirefox()], (v) => ([server, alice, bob] = v));
   });
 
   after(async () => {

@@ -6,39 +6,16 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { io } from "socket.io-client";
-import ioV2 from "socket.io-client-v2";
 import { RawPolling, RawSocket, eventFrame, logFrame, startServer, waitFor } from "./helpers.mjs";
+import { client as sioClient, names, nextEvent, of, seatMixedPair } from "./sio-clients.mjs";
+
+const client = (server, room, major, transports) => sioClient(server, room, { major, transports });
 
 const PING_INTERVAL = 1500;
 const PING_TIMEOUT = 1000;
 const newRoom = () => `poll-${randomUUID().slice(0, 8)}`;
 
-/** A real socket.io client for `room` with `transports` (undefined: the client's defaults). */
-function client(server, room, major, transports) {
-  const opts = { query: { room }, forceNew: true, ...(transports ? { transports } : {}) };
-  const socket = major === 4 ? io(server.url, opts) : ioV2(server.url, opts);
-  socket.events = [];
-  socket.disconnects = [];
-  for (const name of ["log", "created", "joined", "join", "ready", "full", "message", "bye"]) {
-    socket.on(name, (...args) => socket.events.push([name, ...args]));
-  }
-  socket.on("disconnect", (reason) => socket.disconnects.push(reason));
-  return socket;
-}
-
-const names = (s) => s.events.map((e) => e[0]);
-const of = (s, name) => s.events.filter((e) => e[0] === name).map((e) => e.slice(1));
 const transportOf = (s) => s.io.engine.transport.name;
-
-async function nextEvent(socket, name, n = 1, timeout = 10_000) {
-  const found = await waitFor(() => of(socket, name)[n - 1], {
-    timeout,
-    interval: 10,
-    what: `event '${name}' #${n} (got ${JSON.stringify(names(socket))})`,
-  });
-  return found;
-}
 
 /** Connected (and, with the default transports, upgraded to websocket). */
 async function ready(socket, transports) {
@@ -155,15 +132,32 @@ describe("real socket.io clients over long-polling", () => {
     });
   }
 
+  for (const [pollMajor, wsMajor] of [[4, 2], [2, 4]]) {
+    test(`binary messages cross transports and revisions: ${pollMajor}.x on polling ↔ ${wsMajor}.x on websocket`, async () => {
+      const room = newRoom();
+      const a = track(client(server, room, pollMajor, ["polling"]));
+      await ready(a, ["polling"]);
+      a.emit("create or join", room);
+      await nextEvent(a, "created");
+      const b = track(client(server, room, wsMajor, ["websocket"]));
+      await waitFor(() => b.connected, { what: "b connected" });
+      b.emit("create or join", room);
+      await nextEvent(a, "ready");
+      await nextEvent(b, "ready");
+      const bytes = Buffer.from([0, 1, 2, 250, 255, 10, 13]);
+      a.emit("message", { kind: "blob", data: bytes });
+      b.emit("message", { kind: "blob", data: Buffer.from("from the websocket side") });
+      const [toB] = await nextEvent(b, "message");
+      const [toA] = await nextEvent(a, "message");
+      assert.equal(toB.kind, "blob");
+      assert.deepEqual(Buffer.from(toB.data), bytes);
+      assert.equal(Buffer.from(toA.data).toString(), "from the websocket side");
+    });
+  }
+
   test("a polling peer that stops polling is gone within pingInterval + pingTimeout; its partner gets bye", async () => {
     const room = newRoom();
-    const a = await RawSocket.connect(server, { room });
-    a.send(eventFrame("create or join", room));
-    await a.take(3);
-    const b = await RawPolling.connect(server, { room });
-    await b.send(eventFrame("create or join", room));
-    await b.take(4);
-    assert.deepEqual(await a.take(2), [eventFrame("join", room), eventFrame("ready", room)]);
+    const { a, b } = await seatMixedPair(server, room);
     await waitFor(() => b.frames.filter((f) => f === "2").length >= 1, { timeout: 3 * PING_INTERVAL, what: "a ping by poll" });
     b.kill();
     const t0 = Date.now();
@@ -223,13 +217,7 @@ describe("long-polling sessions and the object's eviction", () => {
 
   test("a polling session that was not polling while the object was evicted finds its seat and its queued packets", async () => {
     const room = newRoom();
-    const a = await RawSocket.connect(server, { room });
-    a.send(eventFrame("create or join", room));
-    await a.take(3);
-    const b = await RawPolling.connect(server, { room });
-    await b.send(eventFrame("create or join", room));
-    await b.take(4);
-    await a.take(2);
+    const { a, b } = await seatMixedPair(server, room);
     b.stop(); // not polling for a while
     // While b is away, a's message waits in b's queue; the object is evicted meanwhile.
     await untilEvicted(async () => a.send(eventFrame("idle-probe")));
@@ -251,13 +239,7 @@ describe("long-polling sessions and the object's eviction", () => {
 
   test("an upgrade whose object is evicted between the probe and the switch completes", async () => {
     const room = newRoom();
-    const a = await RawSocket.connect(server, { room });
-    a.send(eventFrame("create or join", room));
-    await a.take(3);
-    const b = await RawPolling.connect(server, { room });
-    await b.send(eventFrame("create or join", room));
-    await b.take(4);
-    await a.take(2);
+    const { a, b } = await seatMixedPair(server, room);
     const probe = await RawSocket.open(server, { room, extra: `&sid=${b.sid}` });
     probe.send("2probe");
     assert.equal(await probe.next(), "3probe");

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { RawSocket, TcpProxy, eventFrame, logFrame, startServer, waitFor } from "./helpers.mjs";
+import { seatRaw } from "./sio-clients.mjs";
 
 const PING_INTERVAL = 1500;
 const PING_TIMEOUT = 1000;
@@ -23,14 +24,7 @@ before(async () => {
 after(async () => server?.stop());
 
 /** A socket connected to `/` and seated in `room`. */
-async function seated(room, { eio = 4, via = server } = {}) {
-  const s = await RawSocket.connect(via, { room, eio });
-  s.send(eventFrame("create or join", room));
-  const frames = await s.take(3);
-  if (frames[2].startsWith('42["joined"')) assert.equal(await s.next(), eventFrame("ready", room));
-  else assert.equal(frames[2], eventFrame("created", room, s.socketId));
-  return s;
-}
+const seated = (room, { eio = 4, via = server } = {}) => seatRaw(via, room, { eio });
 
 /** Opens `n` v4 sockets connected to `/` at once. */
 function crowd(room, n) {

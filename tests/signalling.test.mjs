@@ -4,51 +4,19 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { io } from "socket.io-client";
-import ioV2 from "socket.io-client-v2";
 import { RawSocket, eventFrame, logFrame, startServer, waitFor } from "./helpers.mjs";
+import { client, names, nextEvent, seatRaw } from "./sio-clients.mjs";
 
 const PING_INTERVAL = 1500;
 const PING_TIMEOUT = 1000;
 
 const newRoom = () => `room-${randomUUID().slice(0, 8)}`;
 
-/** A real socket.io client for `room`, recording every event it receives. */
-function client(server, room, major = 4) {
-  const opts = { transports: ["websocket"], query: { room }, forceNew: true };
-  const socket = major === 4 ? io(server.url, opts) : ioV2(server.url, opts);
-  socket.events = [];
-  socket.disconnects = [];
-  for (const name of ["log", "created", "joined", "join", "ready", "full", "message", "bye"]) {
-    socket.on(name, (...args) => socket.events.push([name, ...args]));
-  }
-  socket.on("disconnect", (reason) => socket.disconnects.push(reason));
-  return socket;
-}
-
-/** Waits until `socket` has received an event `name` (the n-th, 1-based) and returns its args. */
-async function nextEvent(socket, name, n = 1, timeout = 10_000) {
-  const found = await waitFor(
-    () => {
-      const all = socket.events.filter((e) => e[0] === name);
-      return all.length >= n && all[n - 1];
-    },
-    { timeout, interval: 10, what: `event '${name}' #${n} (got ${JSON.stringify(socket.events.map((e) => e[0]))})` },
-  );
-  return found.slice(1);
-}
-
-const names = (socket) => socket.events.map((e) => e[0]);
+/** A real socket.io client on websocket (major 4, or 2 for Engine.IO v3). */
+const wsClient = (server, room, major = 4) => client(server, room, { major, transports: ["websocket"] });
 
 /** Raw socket connected to `/` and seated in `room` (the first gets created, the second joined). */
-async function seated(server, room, eio = 4) {
-  const s = await RawSocket.connect(server, { room, eio });
-  s.send(eventFrame("create or join", room));
-  const frames = await s.take(3);
-  assert.match(frames[2], /^42\["(created|joined)"/);
-  if (frames[2].startsWith('42["joined"')) assert.equal(await s.next(), eventFrame("ready", room));
-  return s;
-}
+const seated = (server, room, eio = 4) => seatRaw(server, room, { eio });
 
 describe("signalling under wrangler dev", () => {
   let server;
@@ -66,7 +34,7 @@ describe("signalling under wrangler dev", () => {
   for (const major of [4, 2]) {
     test(`socket.io-client ${major}.x: created, then join + joined + ready, then full with no reconnect`, async () => {
       const room = newRoom();
-      const a = track(client(server, room, major));
+      const a = track(wsClient(server, room, major));
       await waitFor(() => a.connected, { what: "first client connected" });
       a.emit("create or join", room);
       assert.deepEqual(await nextEvent(a, "created"), [room, a.id]);
@@ -75,7 +43,7 @@ describe("signalling under wrangler dev", () => {
         ["log", [">>> Message from server: ", "Request to create or join room " + room]],
       ]);
 
-      const b = track(client(server, room, major));
+      const b = track(wsClient(server, room, major));
       await waitFor(() => b.connected, { what: "second client connected" });
       b.emit("create or join", room);
       assert.deepEqual(await nextEvent(b, "joined"), [room, b.id]);
@@ -85,7 +53,7 @@ describe("signalling under wrangler dev", () => {
       assert.deepEqual(names(b), ["log", "log", "joined", "ready"]);
       assert.deepEqual(names(a), ["log", "log", "created", "join", "ready"]);
 
-      const c = track(client(server, room, major));
+      const c = track(wsClient(server, room, major));
       await waitFor(() => c.connected, { what: "third client connected" });
       c.emit("create or join", room);
       assert.deepEqual(await nextEvent(c, "full"), [room]);
@@ -105,11 +73,11 @@ describe("signalling under wrangler dev", () => {
 
   test("a 2.x and a 4.x client relay messages both ways, objects intact", async () => {
     const room = newRoom();
-    const v2 = track(client(server, room, 2));
+    const v2 = track(wsClient(server, room, 2));
     await waitFor(() => v2.connected, { what: "v2 connected" });
     v2.emit("create or join", room);
     await nextEvent(v2, "created");
-    const v4 = track(client(server, room, 4));
+    const v4 = track(wsClient(server, room, 4));
     await waitFor(() => v4.connected, { what: "v4 connected" });
     v4.emit("create or join", room);
     await nextEvent(v4, "ready");

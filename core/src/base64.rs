@@ -43,7 +43,7 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
         [rest @ .., b'='] => rest,
         _ => bytes,
     };
-    if body.len() != bytes.len() && bytes.len() % 4 != 0 {
+    if body.len() != bytes.len() && !bytes.len().is_multiple_of(4) {
         return None;
     }
     if body.len() % 4 == 1 {

@@ -6,7 +6,7 @@
 //!
 //! # Layout
 //! Layers, each using only those before it: `json`, `base64` → `engineio` → `socketio` → `handshake`,
-//! `ids` → `room` → `server`.
+//! `ids` → `room` → `server`; `ice` uses only `json`, `base64` and `ids`.
 //! - [`json`]: depth scan, validation and array splitting on raw JSON slices.
 //! - [`base64`]: standard and URL-safe base64.
 //! - [`engineio`]: Engine.IO packets (v3 and v4): decode, open packet, binary framing, and the
@@ -16,6 +16,8 @@
 //! - [`handshake`]: the `/socket.io/` request checks and the reference server's HTTP errors,
 //!   and room-name validation.
 //! - [`ids`]: session and room ids as URL-safe base64.
+//! - [`ice`]: what `/config.json` answers: the TURN provider from the vars, TURN REST API
+//!   credentials (HMAC-SHA1), Cloudflare's answer checked and filtered, the rate limiter's key.
 //! - [`room`]: the two-seat room state machine (the codelab's `create or join` protocol),
 //!   heartbeats and timeouts; its own `# Layout` names its parts.
 //! - [`server`]: one room's Engine.IO sessions on both transports (websocket and long-polling,
@@ -24,6 +26,7 @@
 pub mod base64;
 pub mod engineio;
 pub mod handshake;
+pub mod ice;
 pub mod ids;
 pub mod json;
 pub mod room;

@@ -19,6 +19,9 @@
 //! The namespace is present only when it is not `/`; v4 clients may append a query (`/x?a=b`).
 //! The decoder keeps the payload as a raw slice of the frame: relaying never re-serialises it.
 //! The encoders return whole websocket frames, Engine.IO message prefix `4` included.
+//!
+//! (Over 400 lines with its unit tests, which stay beside the codec they pin down: the code itself
+//! is about 370.)
 
 use crate::json;
 

@@ -353,3 +353,34 @@ fn restored_room_keeps_seats_and_relays() {
         vec![Action::Close(3, Cause::UnknownSession)]
     );
 }
+
+#[test]
+fn when_the_last_v3_client_times_out_the_v4_round_due_under_the_new_spacing_is_pinged_at_once() {
+    // With the v3 client in, rounds are pingInterval apart; once it is gone, the platform takes
+    // the pongs and rounds are (pingInterval + pingTimeout) / 2. Found by the churn soak: the
+    // alarm that closed the v3 client asked for a round already past.
+    let cfg = Config::default();
+    let mut t = RoomHarness::seated(&[(1, Protocol::V4), (2, Protocol::V3)]);
+    let t0 = t.now;
+    // Socket 2 (v3) pings once, 3 s in, then falls silent: its deadline is 48 s in.
+    t.now = t0 + 3_000;
+    t.text(2, "2");
+    let due = t.room.next_alarm().unwrap();
+    assert_eq!(due, t0 + cfg.ping_interval);
+    t.room.on_alarm(due, |_| None); // pings socket 1
+    t.room.on_text(&1, "3", due + 5);
+    // At its deadline socket 2 is closed, and socket 1's round under the new spacing
+    // (due + 22.5 s) is already past then.
+    let deadline = t0 + 3_000 + cfg.ping_interval + cfg.ping_timeout;
+    assert_eq!(t.room.next_alarm(), Some(deadline));
+    let a = t.room.on_alarm(deadline, |_| None);
+    assert!(a.contains(&Action::Close(2, Cause::PingTimeout)), "{a:?}");
+    assert_eq!(t.room.auto_response(), AutoResponse::V4Pong);
+    assert!(deadline >= due + t.room.round());
+    assert!(
+        sent(&a, 1).contains(&"2".to_string()),
+        "pinged in the same alarm: {a:?}"
+    );
+    let next = t.room.next_alarm();
+    assert!(next.is_some_and(|n| n > deadline), "{next:?}");
+}

@@ -5,7 +5,7 @@ mod harness;
 
 use harness::*;
 use signal_core::engineio::Protocol;
-use signal_core::room::{close_code, Config, Room};
+use signal_core::room::{close_code, Action, Config, Room};
 
 #[test]
 fn rate_limit_drops_excess_events_with_one_log_line_then_refills() {
@@ -89,4 +89,30 @@ fn pending_sockets_are_capped_but_seated_ones_do_not_count() {
     assert!(!room.can_accept());
     room.on_close(&4);
     assert!(room.can_accept());
+}
+
+#[test]
+fn the_first_drop_of_a_run_makes_one_log_line() {
+    let cfg = Config {
+        rate_burst: 3,
+        rate_per_sec: 1,
+        rate_kick_after: 100,
+        ..Config::default()
+    };
+    let mut t = RoomHarness::seated_pair_with(cfg, 0);
+    let mut lines = Vec::new();
+    for _ in 0..10 {
+        for a in t.text(1, r#"42["message","x"]"#) {
+            if let Action::Note(h, n) = a {
+                lines.push((h, n.log_line("t", "ws")));
+            }
+        }
+    }
+    assert_eq!(
+        lines,
+        vec![(
+            1,
+            r#"{"event":"rate_limited","room":"t","transport":"ws"}"#.to_string()
+        )]
+    );
 }

@@ -2,6 +2,8 @@
 //! bodies each request gets: the handshake, held polls, payloads both ways (v4 and v3, binary
 //! too), heartbeats, errors, the upgrade with packets in flight, and sessions restored after
 //! hibernation.
+//!
+//! (Long because each test spells out the exact bodies of a whole exchange.)
 #![cfg(not(feature = "conformance"))]
 
 mod harness;
@@ -123,15 +125,25 @@ fn the_polling_handshake_offers_the_websocket_upgrade() {
 }
 
 #[test]
-fn a_session_is_stored_whenever_it_changes() {
+fn a_seated_session_is_stored_whenever_it_changes_and_only_then() {
     let mut t = Polls::new();
+    let saves = |outs: &[Out<u32>]| outs.iter().filter(|o| matches!(o, Out::Save(..))).count();
+    // A handshake writes nothing: a session without a seat is closed by the seat grace before
+    // the object could be evicted, and a flood of handshakes must not cost a write each.
     let (_, outs) = t.server.open_polling(conn(1, Protocol::V4, T0), false);
-    let saved: Vec<_> = outs.iter().filter(|o| matches!(o, Out::Save(..))).collect();
-    assert_eq!(saved.len(), 1, "{outs:?}");
-    // A GET that finds nothing changes nothing stored.
+    assert_eq!(saves(&outs), 0, "{outs:?}");
+    assert_eq!(saves(&t.post("eio1", "40")), 0);
+    // Seated: stored.
+    assert_eq!(saves(&t.post("eio1", "42[\"create or join\",\"r1\"]")), 1);
+    // A GET that finds packets changes the queue: stored again; one that finds nothing does not.
+    let (_, outs) = t.get("eio1");
+    assert_eq!(saves(&outs), 1);
     let (r, outs) = t.get("eio1");
     assert_eq!(r, Ok(Poll::Wait));
     assert!(outs.is_empty(), "{outs:?}");
+    // Its seat given up: its record is deleted.
+    let outs = t.post("eio1", "42[\"bye\",\"r1\"]");
+    assert!(forgot(&outs, "eio1"), "{outs:?}");
 }
 
 #[test]
@@ -629,4 +641,28 @@ fn a_pong_still_in_a_posts_body_keeps_the_session_when_the_round_comes_first() {
     let r2 = u.server.next_alarm().unwrap();
     let outs = u.server.on_alarm(r2, |_| Some(r1 + 5), |_| None);
     assert!(forgot(&outs, "eio1"), "{outs:?}");
+}
+
+#[test]
+fn a_poll_held_while_a_probe_waits_for_its_2probe_sets_no_alarm_that_finds_nothing_to_do() {
+    // Found by the server_sequence fuzzer: the alarm asked for the poll's release, which the
+    // alarm does not do while the probe is open, so it came due again at once: a wake loop.
+    let cfg = Config {
+        upgrade_timeout: 60_000,
+        seat_grace: 0,
+        ..Config::default()
+    };
+    // v3: no server pings to release the poll first.
+    let mut t = Polls::with(cfg);
+    t.open(1, Protocol::V3, true);
+    t.get_now("eio1");
+    assert!(!t.server.open_probe("eio1", 9, t.now).is_empty());
+    assert_eq!(t.get("eio1").0, Ok(Poll::Wait));
+    let now = T0 + cfg.ping_interval;
+    t.server.on_alarm(now, |_| None, |_| None);
+    let next = t.server.next_alarm();
+    assert!(next.is_none_or(|n| n > now), "due again at {next:?}");
+    // The probe's `2probe` releases the poll.
+    let outs = t.server.on_ws_text(9, "2probe", now);
+    assert_eq!(responses(&outs, "eio1"), vec![text("1:6")]);
 }

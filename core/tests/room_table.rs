@@ -6,7 +6,7 @@ mod harness;
 
 use harness::*;
 use signal_core::engineio::Protocol;
-use signal_core::room::close_code;
+use signal_core::room::{close_code, Action};
 
 #[test]
 fn handshake_frames_per_protocol() {
@@ -258,4 +258,71 @@ fn a_different_token_still_finds_the_room_full() {
     assert_eq!(sent(&a, 3)[2], r#"42["full","r1"]"#);
     assert_eq!(closes(&a), vec![(3, close_code::NORMAL)]);
     assert!(t.room.conn(&1).is_some());
+}
+
+/// The notes in `actions`, as the log lines they make (room tag `t`, transport `ws`).
+fn notes(actions: &[Action<u32>]) -> Vec<(u32, String)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Note(h, n) => Some((*h, n.log_line("t", "ws"))),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn each_room_event_that_matters_makes_one_log_line_with_nothing_a_client_sent() {
+    let mut t = RoomHarness::new();
+    t.connect(1, Protocol::V4);
+    t.connect(2, Protocol::V4);
+    t.connect(3, Protocol::V4);
+    assert_eq!(
+        notes(&t.ask(1)),
+        vec![(
+            1,
+            r#"{"event":"seat_taken","room":"t","transport":"ws","seats":1}"#.to_string()
+        )]
+    );
+    assert_eq!(
+        notes(&t.ask(2)),
+        vec![(
+            2,
+            r#"{"event":"seat_taken","room":"t","transport":"ws","seats":2}"#.to_string()
+        )]
+    );
+    assert_eq!(
+        notes(&t.ask(3)),
+        vec![
+            (3, r#"{"event":"full","room":"t","transport":"ws"}"#.to_string()),
+            (3, r#"{"event":"closed","room":"t","transport":"ws","code":1000,"reason":"room full"}"#.to_string()),
+        ]
+    );
+    // A message is no event: no line, and never its content.
+    assert_eq!(
+        notes(&t.text(1, r#"42["message",{"sdp":"v=0 secret"}]"#)),
+        vec![]
+    );
+    assert_eq!(
+        notes(&t.text(2, r#"42["bye","r1"]"#)),
+        vec![(
+            2,
+            r#"{"event":"seat_freed","room":"t","transport":"ws","why":"bye"}"#.to_string()
+        )]
+    );
+    assert_eq!(
+        notes(&t.text(1, "42{}")),
+        vec![
+            (1, r#"{"event":"seat_freed","room":"t","transport":"ws","why":"invalid Socket.IO packet"}"#.to_string()),
+            (1, r#"{"event":"closed","room":"t","transport":"ws","code":1002,"reason":"invalid Socket.IO packet"}"#.to_string()),
+        ]
+    );
+    t.ask(2);
+    assert_eq!(
+        notes(&t.room.on_close(&2)),
+        vec![(
+            2,
+            r#"{"event":"seat_freed","room":"t","transport":"ws","why":"client gone"}"#.to_string()
+        )]
+    );
 }

@@ -225,6 +225,10 @@ impl Model {
                 self.now = self.now.max(due);
                 let out = self.room.on_alarm(self.now, |_| None);
                 assert!(!out.is_empty(), "alarm at {} (due {due}) did nothing", self.now);
+                // Nothing due is left behind: an alarm asked for in the past would be lost.
+                if let Some(next) = self.room.next_alarm() {
+                    assert!(next > self.now, "alarm due at {next} again after running at {}", self.now);
+                }
                 out
             }
             Op::Hibernate { seen_ago } => {
@@ -283,6 +287,8 @@ impl Model {
                     last_persist.insert(h, conn);
                     self.persisted.insert(h, conn.clone());
                 }
+                // A log line: it never carries what a client sent, by its type.
+                Action::Note(..) => {}
                 Action::Close(..) => {
                     let before = last_persist.get(&h);
                     assert!(

@@ -24,6 +24,8 @@ pub enum Action<H> {
     Persist(H, Conn),
     /// Close the socket, for this cause. The room has already forgotten it.
     Close(H, Cause),
+    /// Something about this socket worth a log line ([`Note::log_line`]).
+    Note(H, Note),
 }
 
 impl<H> Action<H> {
@@ -46,7 +48,70 @@ impl<H> Action<H> {
             | Action::Splice(h, _)
             | Action::SendBinary(h, _)
             | Action::Persist(h, _)
-            | Action::Close(h, _) => h,
+            | Action::Close(h, _)
+            | Action::Note(h, _) => h,
+        }
+    }
+}
+
+/// A room event worth one log line. It names what happened, never what a client sent: no
+/// payload, no SDP or ICE candidate, no address, no token, and the room only by a tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// The socket took a seat; `seats` are taken now.
+    SeatTaken { seats: usize },
+    /// The socket asked for a seat in a full room.
+    Full,
+    /// The socket's seat was freed.
+    SeatFreed { why: Leave },
+    /// The server closed the socket.
+    Closed { cause: Cause },
+    /// The first packet of a run dropped by the rate limit.
+    RateLimited,
+}
+
+/// Why a seat was freed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leave {
+    /// The client said `bye`.
+    Bye,
+    /// The client sent Socket.IO's DISCONNECT.
+    Disconnect,
+    /// The client's connection closed or failed.
+    ClientGone,
+    /// The server closed the socket.
+    Closed(Cause),
+}
+
+impl Note {
+    /// The JSON log line: `{"event":…,"room":<tag>,"transport":…,…}`.
+    pub fn log_line(&self, room_tag: &str, transport: &str) -> String {
+        let head = |event: &str| {
+            format!(
+                "{{\"event\":\"{event}\",\"room\":{},\"transport\":{}",
+                crate::json::string(room_tag),
+                crate::json::string(transport)
+            )
+        };
+        match *self {
+            Note::SeatTaken { seats } => format!("{},\"seats\":{seats}}}", head("seat_taken")),
+            Note::Full => format!("{}}}", head("full")),
+            Note::SeatFreed { why } => {
+                let why = match why {
+                    Leave::Bye => "bye",
+                    Leave::Disconnect => "disconnect",
+                    Leave::ClientGone => "client gone",
+                    Leave::Closed(cause) => cause.reason(),
+                };
+                format!("{},\"why\":\"{why}\"}}", head("seat_freed"))
+            }
+            Note::Closed { cause } => format!(
+                "{},\"code\":{},\"reason\":\"{}\"}}",
+                head("closed"),
+                cause.code(),
+                cause.reason()
+            ),
+            Note::RateLimited => format!("{}}}", head("rate_limited")),
         }
     }
 }
@@ -78,8 +143,6 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     /// The client broke the protocol.
     pub const PROTOCOL_ERROR: u16 = 1002;
-    /// A text frame that is not valid UTF-8.
-    pub const INVALID_DATA: u16 = 1007;
     /// The client kept sending past its rate limit.
     pub const POLICY_VIOLATION: u16 = 1008;
     /// A frame larger than `maxPayload`.
@@ -140,8 +203,6 @@ pub enum Cause {
     /// A frame, or a binary packet's attachments, or a long-polling request body, over
     /// `maxPayload`.
     TooBig,
-    /// A text frame that is not valid UTF-8.
-    InvalidUtf8,
     /// A long-polling request body that is not a payload.
     InvalidPayload,
     /// A second long-polling GET while one is pending.
@@ -181,7 +242,6 @@ impl Cause {
             UpgradeTimeout => close_code::NORMAL,
             RateLimit => close_code::POLICY_VIOLATION,
             TooBig => close_code::TOO_BIG,
-            InvalidUtf8 => close_code::INVALID_DATA,
         }
     }
 
@@ -213,7 +273,6 @@ impl Cause {
             BinaryAck => "unexpected binary ack",
             RateLimit => "rate limit exceeded",
             TooBig => "payload too large",
-            InvalidUtf8 => "invalid UTF-8",
             InvalidPayload => "invalid payload",
             ConcurrentPoll => "concurrent poll",
             ProbeFailed => "upgrade probe failed",

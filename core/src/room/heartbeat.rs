@@ -121,7 +121,6 @@ impl<H: Clone + PartialEq> Room<H> {
         let mut out = Vec::new();
         self.now = now;
         let cfg = self.cfg;
-        let round = self.round();
         let mut i = 0;
         while i < self.entries.len() {
             let e = &mut self.entries[i];
@@ -166,7 +165,11 @@ impl<H: Clone + PartialEq> Room<H> {
                 None => i += 1,
             }
         }
-        // Ping every v4 socket together once one is due, so a room wakes once per round.
+        // Ping every v4 socket together once one is due, so a room wakes once per round. The
+        // round as of now: a socket just closed may have changed it (the last v3 client gone),
+        // and a round that came due under the new one is pinged now, not left for an alarm set
+        // in the past.
+        let round = self.round();
         let due = self.entries.iter().any(|e| {
             e.conn.protocol == Protocol::V4
                 && !e.conn.awaiting_pong

@@ -46,7 +46,7 @@ mod seats;
 #[cfg(feature = "conformance")]
 mod conformance;
 
-pub use action::{close_code, Action, Cause, Splice};
+pub use action::{close_code, Action, Cause, Leave, Note, Splice};
 pub use conn::{Config, Conn};
 pub use heartbeat::{alarm_needs_write, AutoResponse};
 pub use reply::{events, Reply, LOG_PREFIX};
@@ -122,6 +122,11 @@ impl<H: Clone + PartialEq> Room<H> {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The room's name, as its sockets' URLs give it (`None` while it has none).
+    pub fn name(&self) -> Option<&str> {
+        self.entries.first().map(|e| e.conn.room.as_str())
     }
 
     /// Seats taken.
@@ -289,7 +294,7 @@ impl<H: Clone + PartialEq> Room<H> {
     pub fn on_close(&mut self, handle: &H) -> Out<H> {
         let mut out = Vec::new();
         if let Some(i) = self.index(handle) {
-            self.free_seat(i, &mut out);
+            self.free_seat(i, Leave::ClientGone, &mut out);
             self.entries.remove(i);
         }
         out
@@ -333,7 +338,7 @@ impl<H: Clone + PartialEq> Room<H> {
             _ if !default_ns => self.close(i, Cause::UnknownNamespace, out),
             _ if !conn.connected => self.close(i, Cause::NotConnected, out),
             PacketType::Disconnect => {
-                self.free_seat(i, out);
+                self.free_seat(i, Leave::Disconnect, out);
                 let e = &mut self.entries[i];
                 e.conn.connected = false;
                 out.push(e.persist());
@@ -381,10 +386,11 @@ impl<H: Clone + PartialEq> Room<H> {
     /// The server closes socket `i`: its seat is freed (the peer gets `bye`), the room forgets
     /// it, and the caller is asked to close it for `cause`.
     fn close(&mut self, i: usize, cause: Cause, out: &mut Out<H>) {
-        self.free_seat(i, out);
+        self.free_seat(i, Leave::Closed(cause), out);
         let mut e = self.entries.remove(i);
         e.conn.closing = true;
         out.push(Action::Persist(e.handle.clone(), e.conn));
+        out.push(Action::Note(e.handle.clone(), Note::Closed { cause }));
         out.push(Action::Close(e.handle, cause));
     }
 }

@@ -2,7 +2,7 @@
 //! over the limit is dropped, the first drop of a run says so in a `log` line, and a long run of
 //! drops closes the socket.
 
-use super::{Cause, Config, Out, Reply, Room};
+use super::{Action, Cause, Config, Note, Out, Reply, Room};
 use crate::socketio::{self, PacketType};
 
 /// Tokens, in thousandths of a packet, as of the last refill.
@@ -63,6 +63,10 @@ impl<H: Clone + PartialEq> Room<H> {
             self.expect_attachments(i, packet.attachments, None);
         }
         if first_drop {
+            out.push(Action::Note(
+                self.entries[i].handle.clone(),
+                Note::RateLimited,
+            ));
             self.reply(
                 i,
                 Reply::Say("Rate limit exceeded: events are being dropped"),

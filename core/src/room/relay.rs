@@ -23,7 +23,7 @@ impl<H: Clone + PartialEq> Room<H> {
         match event.name.as_str() {
             events::CREATE_OR_JOIN => self.create_or_join(i, event.args.first().copied(), out),
             events::MESSAGE => self.relay(i, frame, data, whole, &event.args, out),
-            events::BYE => self.free_seat(i, out),
+            events::BYE => self.free_seat(i, super::Leave::Bye, out),
             _ => {}
         }
     }

@@ -1,7 +1,7 @@
 //! The seats: the contract's room table (`create or join` → `created`, `joined` + `join` +
 //! `ready`, `full`), departures with `bye`, and the resume token's take-over of a stale seat.
 
-use super::{Cause, Out, Reply, Room, MAX_SEATS};
+use super::{Action, Cause, Leave, Note, Out, Reply, Room, MAX_SEATS};
 
 impl<H: Clone + PartialEq> Room<H> {
     /// `create or join` from socket `i`, with its first argument (raw JSON), if any.
@@ -46,6 +46,7 @@ impl<H: Clone + PartialEq> Room<H> {
                 }
             }
             _ => {
+                out.push(Action::Note(self.entries[i].handle.clone(), Note::Full));
                 self.reply(i, Reply::Full { room }, out);
                 self.disconnect(i, out);
                 self.close(i, Cause::RoomFull, out);
@@ -77,6 +78,11 @@ impl<H: Clone + PartialEq> Room<H> {
         let e = &mut self.entries[i];
         e.conn.seated = true;
         out.push(e.persist());
+        let seats = self.seats_taken();
+        out.push(Action::Note(
+            self.entries[i].handle.clone(),
+            Note::SeatTaken { seats },
+        ));
     }
 
     /// The other seated socket, if any.
@@ -88,10 +94,14 @@ impl<H: Clone + PartialEq> Room<H> {
     }
 
     /// Frees socket `i`'s seat, if it has one, and tells the remaining peer `bye`.
-    pub(super) fn free_seat(&mut self, i: usize, out: &mut Out<H>) {
+    pub(super) fn free_seat(&mut self, i: usize, why: Leave, out: &mut Out<H>) {
         if !self.entries[i].conn.seated {
             return;
         }
+        out.push(Action::Note(
+            self.entries[i].handle.clone(),
+            Note::SeatFreed { why },
+        ));
         let peer = self.peer_of(i);
         let e = &mut self.entries[i];
         e.conn.seated = false;

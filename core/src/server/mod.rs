@@ -20,8 +20,18 @@
 //! session has no pending GET.
 //!
 //! `W` is the caller's websocket handle; `String` session ids name polling sessions.
+//!
+//! # Layout
+//! - this file: the types, sessions opening and restored, websocket events, time;
+//! - `requests`: long-polling GETs and POSTs;
+//! - `upgrade`: the probe and the switch to websocket;
+//! - `apply`: the room's actions carried out on each transport;
+//! - `polling`: a polling session's transport state ([`Polling`]).
 
+mod apply;
 mod polling;
+mod requests;
+mod upgrade;
 
 use std::collections::BTreeMap;
 
@@ -32,7 +42,7 @@ pub use polling::Polling;
 use crate::engineio;
 use crate::engineio::payload::{self, Body, Frame};
 use crate::handshake;
-use crate::room::{Action, Cause, Config, Conn, Room, Splice};
+use crate::room::{Cause, Config, Conn, Note, Room, Splice};
 
 /// Milliseconds a poll is held once the upgrade probe is answered: the client pauses polling
 /// then and sends `5` once its poll is back, so the poll is released with a noop soon (the
@@ -89,6 +99,8 @@ pub enum Out<W> {
     Save(String, String),
     /// The polling session is gone: delete its record.
     Forget(String),
+    /// A log line's worth, for a session on this transport (`"websocket"`, `"polling"`).
+    Note(&'static str, Note),
 }
 
 impl<W> Out<W> {
@@ -250,214 +262,6 @@ impl<W: Clone + PartialEq> Server<W> {
     }
 
     // -----------------------------------------------------------------------------------------
-    // Long-polling requests
-
-    /// The session a polling request names: unknown sid → `UnknownSid`; a session that now
-    /// lives on a websocket → `BadRequest` (the reference server's transport mismatch).
-    fn polling_session(&self, sid: &str) -> Result<(), handshake::Error> {
-        if self.polls.get(sid).is_some_and(|s| s.closed_at.is_none()) {
-            Ok(())
-        } else if self.room.handle_of_sid(sid).is_some() {
-            Err(handshake::Error::BadRequest)
-        } else {
-            Err(handshake::Error::UnknownSid)
-        }
-    }
-
-    /// A GET of session `sid`.
-    pub fn poll(&mut self, sid: &str, now: u64) -> (Result<Poll, handshake::Error>, Outs<W>) {
-        if let Some(s) = self.polls.get_mut(sid).filter(|s| s.closed_at.is_some()) {
-            // A full room's session: its last packets, then the close packet alone.
-            let body = match s.polling.take() {
-                Some(body) => body,
-                None => {
-                    let close = [Frame::Text(engineio::CLOSE.to_string())];
-                    let body = payload::encode(s.polling.protocol, s.polling.base64, &close);
-                    self.polls.remove(sid);
-                    body
-                }
-            };
-            return (Ok(Poll::Now(body)), Vec::new());
-        }
-        if let Err(e) = self.polling_session(sid) {
-            return (Err(e), Vec::new());
-        }
-        let Some(s) = self.polls.get_mut(sid) else {
-            return (Err(handshake::Error::UnknownSid), Vec::new());
-        };
-        if s.polling.waiting_since.is_some() {
-            // Two GETs at once: the reference server ends the session.
-            let outs = self.kick(sid, Cause::ConcurrentPoll);
-            return (Err(handshake::Error::BadRequest), outs);
-        }
-        let answer = match s.polling.take() {
-            Some(body) => Poll::Now(body),
-            None => {
-                s.polling.waiting_since = Some(now);
-                Poll::Wait
-            }
-        };
-        let mut outs = Vec::new();
-        self.save_changed(&mut outs);
-        (Ok(answer), outs)
-    }
-
-    /// A POST of session `sid` with `body` (`binary`: sent as `application/octet-stream`).
-    /// Ok means HTTP 200 `ok`: a payload that does not parse closes the session but is still
-    /// answered `ok`, as the reference server does.
-    pub fn post(
-        &mut self,
-        sid: &str,
-        body: &[u8],
-        binary: bool,
-        now: u64,
-    ) -> (Result<(), handshake::Error>, Outs<W>) {
-        if self.polls.get(sid).is_some_and(|s| s.closed_at.is_some()) {
-            // A full room's session, told so; whatever its client says now (its close), it is
-            // gone.
-            self.polls.remove(sid);
-            return (Ok(()), Vec::new());
-        }
-        if let Err(e) = self.polling_session(sid) {
-            return (Err(e), Vec::new());
-        }
-        if body.len() > self.room.config().max_payload {
-            let outs = self.kick(sid, Cause::TooBig);
-            return (Err(handshake::Error::PayloadTooLarge), outs);
-        }
-        let Some(protocol) = self.polls.get(sid).map(|s| s.polling.protocol) else {
-            return (Err(handshake::Error::UnknownSid), Vec::new());
-        };
-        let frames = match payload::decode(protocol, body, binary) {
-            Ok(frames) => frames,
-            Err(_) => return (Ok(()), self.kick(sid, Cause::InvalidPayload)),
-        };
-        let peer = Peer::Poll(sid.to_string());
-        let mut outs = Vec::new();
-        for frame in frames {
-            if !self.polls.contains_key(sid) {
-                break; // closed by an earlier packet of the payload
-            }
-            let (actions, text) = match &frame {
-                Frame::Text(t) => (self.room.on_text(&peer, t, now), Some(t.as_str())),
-                Frame::Binary(b) => (self.room.on_binary(&peer, b, now), None),
-            };
-            let actions = actions.into_iter().map(|a| match text {
-                Some(t) => a.with_frame(t),
-                None => a,
-            });
-            outs.extend(self.apply(actions.collect(), None));
-        }
-        self.flush(&mut outs);
-        self.save_changed(&mut outs);
-        (Ok(()), outs)
-    }
-
-    /// A POST of session `sid` whose body the caller knows (by its `Content-Length`) to be over
-    /// `maxPayload`, so it need not read it: the same outcome as [`Server::post`] with it.
-    pub fn post_oversize(&mut self, sid: &str) -> (Result<(), handshake::Error>, Outs<W>) {
-        if let Err(e) = self.polling_session(sid) {
-            return (Err(e), Vec::new());
-        }
-        let outs = self.kick(sid, Cause::TooBig);
-        (Err(handshake::Error::PayloadTooLarge), outs)
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // The upgrade
-
-    /// The polling session an upgrade probe is for, if `ws` is one.
-    fn probe_of(&self, ws: &W) -> Option<String> {
-        if self.polls.is_empty() {
-            return None;
-        }
-        self.polls
-            .iter()
-            .find(|(_, s)| s.probe.as_ref() == Some(ws))
-            .map(|(sid, _)| sid.clone())
-    }
-
-    /// A websocket that asks to take over polling session `sid` (`transport=websocket&sid=…`).
-    /// Refused (before it is accepted) for an unknown sid, a session already on a websocket,
-    /// or one already being upgraded.
-    pub fn check_probe(&self, sid: &str) -> Result<(), handshake::Error> {
-        self.polling_session(sid)?;
-        match self.polls.get(sid) {
-            Some(s) if s.probe.is_none() => Ok(()),
-            _ => Err(handshake::Error::BadRequest),
-        }
-    }
-
-    /// The probe websocket, accepted after [`Server::check_probe`].
-    pub fn open_probe(&mut self, sid: &str, ws: W, now: u64) -> Outs<W> {
-        let mut outs = Vec::new();
-        let Some(s) = self.polls.get_mut(sid) else {
-            outs.push(Out::Close(ws, Cause::ProbeFailed));
-            return outs;
-        };
-        s.probe = Some(ws.clone());
-        s.polling.probe_since = Some(now);
-        s.polling.probed = false;
-        outs.push(Out::Attach(
-            ws,
-            Attachment::Probe {
-                probe: sid.to_string(),
-            },
-        ));
-        self.save_changed(&mut outs);
-        outs
-    }
-
-    /// A text frame on a probe websocket.
-    fn on_probe_text(&mut self, sid: &str, ws: W, frame: &str) -> Outs<W> {
-        let mut outs = Vec::new();
-        let Some(s) = self.polls.get_mut(sid) else {
-            return outs;
-        };
-        match frame {
-            engineio::PROBE_PING if !s.polling.probed => {
-                s.polling.probed = true;
-                outs.push(Out::Send(ws, engineio::PROBE_PONG.to_string()));
-                // The client pauses polling now: its pending GET must come back.
-                if s.polling.waiting_since.take().is_some() {
-                    outs.push(Out::Respond(sid.to_string(), s.polling.take_or_noop()));
-                }
-            }
-            "5" if s.polling.probed => {
-                let peer = Peer::Poll(sid.to_string());
-                let queue = std::mem::take(&mut s.polling.queue);
-                let waiting = s.polling.waiting_since.is_some();
-                self.polls.remove(sid);
-                let actions = self.room.rebind(&peer, Peer::Ws(ws.clone()));
-                outs.extend(self.apply(actions, None));
-                // A GET still held now is not a real client's (it waits for its poll to end
-                // before sending `5`): the session is no longer on polling, as for any GET
-                // after the upgrade.
-                if waiting {
-                    outs.push(Out::Refuse(sid.to_string(), handshake::Error::BadRequest));
-                }
-                for frame in queue {
-                    outs.push(match frame {
-                        Frame::Text(t) => Out::Send(ws.clone(), t),
-                        Frame::Binary(b) => Out::SendBinary(ws.clone(), b),
-                    });
-                }
-                outs.push(Out::Forget(sid.to_string()));
-                return outs;
-            }
-            _ => {
-                s.probe = None;
-                s.polling.probe_since = None;
-                s.polling.probed = false;
-                outs.push(Out::Close(ws, Cause::ProbeFailed));
-            }
-        }
-        self.flush(&mut outs);
-        self.save_changed(&mut outs);
-        outs
-    }
-
-    // -----------------------------------------------------------------------------------------
     // Websocket events
 
     /// A text frame from a websocket.
@@ -484,19 +288,6 @@ impl<W: Clone + PartialEq> Server<W> {
             return self.on_probe_text(&sid, ws, "");
         }
         let actions = self.room.on_oversize(&Peer::Ws(ws), now);
-        self.finish(actions, None)
-    }
-
-    /// A text frame that was not valid UTF-8: the socket is closed with 1007.
-    pub fn on_ws_invalid_utf8(&mut self, ws: W) -> Outs<W> {
-        if let Some(sid) = self.probe_of(&ws) {
-            return self.on_probe_text(&sid, ws, "");
-        }
-        let peer = Peer::Ws(ws.clone());
-        if self.room.conn(&peer).is_none() {
-            return vec![Out::Close(ws, Cause::UnknownSession)];
-        }
-        let actions = self.room.kick(&peer, Cause::InvalidUtf8);
         self.finish(actions, None)
     }
 
@@ -534,8 +325,8 @@ impl<W: Clone + PartialEq> Server<W> {
             Peer::Poll(sid) => posting(sid),
         });
         let mut outs = self.apply(actions, None);
-        let hold = self.room.config().ping_interval;
-        let upgrade_timeout = self.room.config().upgrade_timeout;
+        let cfg = *self.room.config();
+        let (hold, upgrade_timeout) = (cfg.ping_interval, cfg.upgrade_timeout);
         // A closed session whose client never came for its last packets.
         self.polls
             .retain(|_, s| s.closed_at.is_none_or(|t| now < t.saturating_add(hold)));
@@ -550,17 +341,7 @@ impl<W: Clone + PartialEq> Server<W> {
                 s.polling.probe_since = None;
                 s.polling.probed = false;
             }
-            let release = if s.polling.probed {
-                PROBED_POLL_HOLD
-            } else if s.polling.probe_since.is_some() {
-                u64::MAX
-            } else {
-                hold
-            };
-            if s.polling
-                .waiting_since
-                .is_some_and(|t| now >= t.saturating_add(release))
-            {
+            if release_at(s, &cfg).is_some_and(|t| now >= t) {
                 s.polling.waiting_since = None;
                 outs.push(Out::Respond(sid.clone(), s.polling.take_or_noop()));
             }
@@ -575,13 +356,7 @@ impl<W: Clone + PartialEq> Server<W> {
         let cfg = self.room.config();
         let polls = self.polls.values().flat_map(|s| {
             [
-                s.polling.waiting_since.map(|t| {
-                    t.saturating_add(if s.polling.probed {
-                        PROBED_POLL_HOLD
-                    } else {
-                        cfg.ping_interval
-                    })
-                }),
+                release_at(s, cfg),
                 s.polling
                     .probe_since
                     .map(|t| t.saturating_add(cfg.upgrade_timeout)),
@@ -594,135 +369,18 @@ impl<W: Clone + PartialEq> Server<W> {
             .chain(polls.flatten())
             .min()
     }
+}
 
-    // -----------------------------------------------------------------------------------------
-    // Carrying out the room's actions
-
-    /// The server ends polling session `sid` for `cause` (the peer told `bye`).
-    fn kick(&mut self, sid: &str, cause: Cause) -> Outs<W> {
-        let actions = self.room.kick(&Peer::Poll(sid.to_string()), cause);
-        let mut outs = self.apply(actions, None);
-        self.flush(&mut outs);
-        outs
-    }
-
-    /// The room's actions carried out: websocket ones passed on, polling ones queued; then
-    /// held GETs answered and changed records saved.
-    fn finish(&mut self, actions: Vec<Action<Peer<W>>>, frame: Option<&str>) -> Outs<W> {
-        let mut outs = self.apply(actions, frame);
-        if !self.polls.is_empty() {
-            self.flush(&mut outs);
-            self.save_changed(&mut outs);
-        }
-        outs
-    }
-
-    fn apply(&mut self, actions: Vec<Action<Peer<W>>>, frame: Option<&str>) -> Outs<W> {
-        let mut outs = Vec::with_capacity(actions.len());
-        for action in actions {
-            match action {
-                Action::Send(Peer::Ws(w), f) => outs.push(Out::Send(w, f)),
-                Action::Forward(Peer::Ws(w)) => outs.push(Out::Forward(w)),
-                Action::Splice(Peer::Ws(w), s) => outs.push(Out::Splice(w, s)),
-                Action::SendBinary(Peer::Ws(w), b) => outs.push(Out::SendBinary(w, b)),
-                Action::Persist(Peer::Ws(w), c) => outs.push(Out::Attach(w, Attachment::Conn(c))),
-                Action::Close(Peer::Ws(w), cause) => outs.push(Out::Close(w, cause)),
-                Action::Send(Peer::Poll(sid), f) => self.queue(&sid, Frame::Text(f)),
-                Action::Forward(Peer::Poll(sid)) => {
-                    let f = frame.unwrap_or_default().to_string();
-                    self.queue(&sid, Frame::Text(f));
-                }
-                Action::Splice(Peer::Poll(sid), s) => {
-                    let f = s.build(frame.unwrap_or_default());
-                    self.queue(&sid, Frame::Text(f));
-                }
-                Action::SendBinary(Peer::Poll(sid), b) => self.queue(&sid, Frame::Binary(b)),
-                // A polling session's state is saved with its queue, once, by `save_changed`.
-                Action::Persist(Peer::Poll(_), _) => {}
-                Action::Close(Peer::Poll(sid), cause) => self.end_polling(&sid, cause, &mut outs),
-            }
-        }
-        outs
-    }
-
-    fn queue(&mut self, sid: &str, frame: Frame) {
-        if let Some(s) = self.polls.get_mut(sid) {
-            s.polling.queue.push(frame);
-        }
-    }
-
-    /// A polling session the room closed: its pending GET gets what was queued and the close
-    /// packet (a noop instead when the client closed it), its probe is closed, its record goes.
-    fn end_polling(&mut self, sid: &str, cause: Cause, outs: &mut Outs<W>) {
-        let now = self.room.now();
-        let Some(s) = self.polls.get_mut(sid) else {
-            return;
-        };
-        if let Some(ws) = s.probe.take() {
-            outs.push(Out::Close(ws, Cause::ProbeFailed));
-        }
-        let waiting = s.polling.waiting_since.take().is_some();
-        if cause == Cause::RoomFull {
-            // `full` and `41` must reach the client, or it would reconnect in a loop. As the
-            // reference server drains its buffer before such a close, they go first, alone (a
-            // socket.io client handles a payload's events a tick after its packets: a close
-            // packet in the same payload would get there first and lose them), and the close
-            // packet comes with the poll after.
-            if waiting {
-                outs.push(Out::Respond(sid.to_string(), s.polling.take_or_noop()));
-            }
-            s.closed_at = Some(now);
-        } else {
-            if cause == Cause::ClientClosed {
-                // The client knows: its pending GET only needs to come back.
-                s.polling.queue.clear();
-                s.polling
-                    .queue
-                    .push(Frame::Text(engineio::NOOP.to_string()));
-            } else {
-                s.polling
-                    .queue
-                    .push(Frame::Text(engineio::CLOSE.to_string()));
-            }
-            if waiting {
-                outs.push(Out::Respond(sid.to_string(), s.polling.take_or_noop()));
-            }
-            // Any close but a full room's is at once, as the reference server's: the next
-            // request finds no session (HTTP 400).
-            self.polls.remove(sid);
-        }
-        outs.push(Out::Forget(sid.to_string()));
-    }
-
-    /// Held GETs with something to send are answered.
-    fn flush(&mut self, outs: &mut Outs<W>) {
-        for (sid, s) in &mut self.polls {
-            if s.polling.waiting_since.is_some() && !s.polling.queue.is_empty() {
-                s.polling.waiting_since = None;
-                if let Some(body) = s.polling.take() {
-                    outs.push(Out::Respond(sid.clone(), body));
-                }
-            }
-        }
-    }
-
-    /// Saves the record of every polling session that changed since it was last saved.
-    fn save_changed(&mut self, outs: &mut Outs<W>) {
-        for (sid, s) in &mut self.polls {
-            let Some(conn) = self.room.conn(&Peer::Poll(sid.clone())) else {
-                continue;
-            };
-            let record = PollRecord {
-                conn: conn.clone(),
-                polling: s.polling.clone(),
-            };
-            let Ok(json) = serde_json::to_string(&record) else {
-                continue;
-            };
-            if s.saved.as_deref() != Some(json.as_str()) {
-                s.saved = Some(json.clone());
-                outs.push(Out::Save(sid.clone(), json));
-            }
-        }
+/// When a session's held GET is released with what it has (a noop if nothing): `pingInterval`
+/// after it arrived; once the probe is answered, [`PROBED_POLL_HOLD`] after; while a probe is
+/// open but not yet answered, only by the probe (its `2probe`, its end, or its timeout).
+fn release_at<W>(s: &Session<W>, cfg: &Config) -> Option<u64> {
+    let t = s.polling.waiting_since?;
+    if s.polling.probed {
+        Some(t.saturating_add(PROBED_POLL_HOLD))
+    } else if s.polling.probe_since.is_some() {
+        None
+    } else {
+        Some(t.saturating_add(cfg.ping_interval))
     }
 }

@@ -1,0 +1,63 @@
+//! Carrying out what the core decided, on the platform: sends (a relayed frame as the very JS
+//! string that arrived), attachments, closes, held-request answers, records, log lines.
+
+use super::*;
+
+impl Object {
+    /// Carries out what the core decided. `incoming` is the text frame being handled, which a
+    /// forward sends as it is and a splice is cut from. A failed send means the socket is
+    /// already gone; its close event follows and is handled there.
+    pub(super) fn apply(&self, outs: Vec<Out<WebSocket>>, incoming: Option<&Incoming<'_>>) {
+        for out in outs {
+            let _ = match out {
+                Out::Send(ws, frame) => ws.send_with_str(frame),
+                Out::Forward(ws) => match incoming {
+                    Some(frame) => raw(&ws).send_js_string(frame.js).map_err(Error::from),
+                    // Only a text frame is ever forwarded.
+                    None => Ok(()),
+                },
+                Out::Splice(ws, splice) => match incoming {
+                    // Cut and joined as JS strings: nothing copied out of wasm memory.
+                    Some(frame) if frame.ascii => {
+                        let body = frame
+                            .js
+                            .slice(splice.body.start as u32, splice.body.end as u32);
+                        let whole = self
+                            .js_static(splice.head)
+                            .concat(&body)
+                            .concat(&self.js_static(splice.tail));
+                        raw(&ws).send_js_string(&whole).map_err(Error::from)
+                    }
+                    Some(frame) => ws.send_with_str(splice.build(frame.utf8)),
+                    None => Ok(()),
+                },
+                Out::SendBinary(ws, data) => ws.send_with_bytes(data),
+                Out::Attach(ws, attachment) => persist(&ws, &attachment),
+                Out::Close(ws, cause) => close(&ws, cause),
+                Out::Respond(sid, body) => body_response(&body).map(|r| self.answer_held(&sid, r)),
+                Out::Refuse(sid, err) => http_error(err).map(|r| self.answer_held(&sid, r)),
+                Out::Save(sid, record) => self.save_record(&sid, &record),
+                Out::Forget(sid) => self.forget_record(&sid),
+                Out::Note(transport, note) => {
+                    let tag = self.room_tag.borrow();
+                    console_log!(
+                        "{}",
+                        note.log_line(tag.as_deref().unwrap_or("?"), transport)
+                    );
+                    Ok(())
+                }
+            };
+        }
+    }
+
+    /// A JS copy of a constant string, made once.
+    pub(super) fn js_static(&self, s: &'static str) -> JsString {
+        let mut statics = self.statics.borrow_mut();
+        if let Some((_, js)) = statics.iter().find(|(k, _)| std::ptr::eq(*k, s)) {
+            return js.clone();
+        }
+        let js = JsString::from(s);
+        statics.push((s, js.clone()));
+        js
+    }
+}
