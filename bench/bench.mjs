@@ -498,7 +498,7 @@ async function main() {
   }
 
   // ---------- the other parts ----------
-  const env = { distDir: dist.outdir, compatibilityDate: compat.date, baseVars: { ...compat.vars }, tmp };
+  const env = { distDir: dist.outdir, beforeDist: cfg.before || undefined, compatibilityDate: compat.date, baseVars: { ...compat.vars }, tmp };
   const part = {};
   const stamp = () => `Run: ${new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC")}, ${machine.cpu} (${machine.cores} cores), product commit ${machine.commit}, load average ${loadAvg()} at the end.`;
   const mdParts = {};

@@ -46,6 +46,7 @@ export async function costAndHeartbeat(env, { quick = false, log = () => {} } = 
   };
   const calls = {};
   for (const design of Object.keys(DESIGNS)) {
+    if (DESIGNS[design].before && !env.beforeDist) continue;
     const round = roundMs(design, 25000, 20000);
     jobs.push(
       later(() => runCall(design, { ...env, dir: dirFor(design) }, { interval: 25000, timeout: 20000, idleRounds: roundsFor(round), log }))
@@ -154,7 +155,7 @@ export function costMarkdown(res, runLine) {
 
   // Where ours' units come from, phase by phase.
   const phaseRows = [];
-  for (const design of ["ours-v4", "ours-v3", "ours-polling", "jsdo", "awake"]) {
+  for (const design of ["ours-v4", "ours-v4-before", "ours-v3", "ours-polling", "jsdo", "awake"]) {
     const c = calls[design];
     if (!c || c.fatal) continue;
     for (const [name, p] of Object.entries(c.phases)) {

@@ -40,6 +40,8 @@ export const DESIGNS = {
   "ours-polling": { label: "ours, long-polling only (v4)", server: "ours", client: "poll", eio: 4 },
   jsdo: { label: "plain-JS object, hibernation", server: "jsdo", client: "ws", eio: 4 },
   awake: { label: "plain-JS object kept awake (timer pings)", server: "awake", client: "ws", eio: 4 },
+  // Only with `--before DIR`: an earlier build of ours, same call, same run.
+  "ours-v4-before": { label: "ours before (`--before`), websocket (v4 clients)", server: "ours", client: "ws", eio: 4, before: true },
 };
 
 /** The round length (ms) of a design at the given ping settings (see the file's comment). */
@@ -207,7 +209,7 @@ export async function runCall(design, env, { interval = 25000, timeout = 20000, 
   const vars = { ...env.baseVars, PING_INTERVAL: String(interval), PING_TIMEOUT: String(timeout), LOG_WAKES: "1" };
   const config =
     d.server === "ours"
-      ? writeWorkerdConfig(env.dir, env.distDir, { vars, wrap: true, compatibilityDate: env.compatibilityDate })
+      ? writeWorkerdConfig(env.dir, d.before ? env.beforeDist : env.distDir, { vars, wrap: true, compatibilityDate: env.compatibilityDate })
       : writeJsRelayConfig(env.dir, env.compatibilityDate, {
           file: d.server === "awake" ? "workerd-js-awake.js" : "workerd-js-relay.js",
           vars,
@@ -226,10 +228,13 @@ export async function runCall(design, env, { interval = 25000, timeout = 20000, 
   let idleCpuPerSec = 0;
   const cut = (name) => {
     const now = { at: performance.now(), out: server.output().length, cpu: cpuPrecise([server.pid]) };
-    const counts = countLines(server.output().slice(mark.out, now.out));
+    const text = server.output().slice(mark.out, now.out);
+    const counts = countLines(text);
     const wallSec = (now.at - mark.at) / 1000;
     const cpuSec = Math.max(0, now.cpu - mark.cpu - idleCpuPerSec * wallSec);
     phases[name] = { counts, cpuSec, wallSec, units: units(counts, cpuSec, wallSec, d.server === "awake") };
+    // The phase's log lines themselves, for a diagnosis (`env.keepText`).
+    if (env.keepText) phases[name].text = text;
     mark = now;
   };
   const errors = [];
