@@ -32,3 +32,32 @@ export async function fetchIceConfig() {
   }
   return { iceServers: [], ttl: null, fetchedAt };
 }
+
+/** How long ICE servers asked for ahead of a call attempt stay good for it. */
+const AHEAD_MAX_AGE_MS = 30_000;
+
+/**
+ * ICE servers asked for ahead of the call attempt about to come: the answering page knows a new
+ * call is coming when the `hello` exchange says so, but the call itself only starts with the
+ * offer; asking then would put a round trip to the Worker between the offer and the answer.
+ * `take()` hands what was asked ahead to one attempt, or asks afresh when nothing was asked
+ * ahead or it is older than AHEAD_MAX_AGE_MS. Still one request per call attempt.
+ */
+export class IceAhead {
+  #ahead = null;
+
+  prefetch() {
+    this.#ahead = { promise: fetchIceConfig(), at: Date.now() };
+  }
+
+  drop() {
+    this.#ahead = null;
+  }
+
+  /** @returns {Promise<IceConfig>} */
+  take() {
+    const ahead = this.#ahead;
+    this.#ahead = null;
+    return ahead && Date.now() - ahead.at < AHEAD_MAX_AGE_MS ? ahead.promise : fetchIceConfig();
+  }
+}

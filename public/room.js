@@ -5,7 +5,8 @@
 // - view.js:  what the page shows (phase → `#status[data-state]`, texts, card, controls)
 // - seat.js:  the Socket.IO connection and this page's seat (reconnection, resume token)
 // - call.js:  the RTCPeerConnection (negotiation, ICE restarts, fresh ICE servers)
-// - ice.js:   `GET /config.json`, once per call attempt
+// - ice.js:   `GET /config.json`, once per call attempt (the answering page asks as soon as the `hello`
+//             exchange says a new call is coming, not when its offer arrives)
 // - media.js: the camera and microphone; rooms.js: room names and links
 // - this file: which call runs, and the messages that decide it
 //
@@ -31,6 +32,7 @@
 // - A page told `full` has lost its seat for good: its call ends.
 
 import { Call } from "/call.js";
+import { IceAhead, fetchIceConfig } from "/ice.js";
 import { getLocalMedia, stopStream } from "/media.js";
 import { roomFromPath, roomUrl } from "/rooms.js";
 import { Seat, newResumeToken } from "/seat.js";
@@ -49,6 +51,8 @@ let call = null;
 let callsStarted = 0;
 /** This seating's `hello` exchange, while waiting for the other side's: { mine, timer }. */
 let hello = null;
+/** The answering page's ICE servers, asked for as soon as it knows a new call is coming. */
+const iceAhead = new IceAhead();
 
 const seat = new Seat({
   room,
@@ -169,11 +173,13 @@ function onHelloTimeout() {
 function startOver() {
   endCall();
   if (seat.seated && seat.role === "joined") startCall(newCallId(), true);
+  else if (seat.seated) iceAhead.prefetch();
   render();
 }
 
 function onPeerGone({ onPurpose }) {
   clearHello();
+  iceAhead.drop();
   if (onPurpose || call?.state !== "connected") endCall();
 }
 
@@ -200,9 +206,16 @@ function newCallId() {
 function startCall(id, offerer) {
   endCall();
   callsStarted += 1;
+  // The first attempt takes what was asked ahead (if anything); ICE restarts ask afresh.
+  let first = iceAhead.take();
   const c = new Call({
     id,
     offerer,
+    iceConfig: () => {
+      const config = first ?? fetchIceConfig();
+      first = null;
+      return config;
+    },
     localStream: media.stream,
     send: (msg) => seat.send({ ...msg, call: id }),
     canSignal: () => seat.seated && seat.peer === "present",
@@ -240,6 +253,7 @@ function onCallChange(c) {
 // Leaving
 
 function hangUp() {
+  iceAhead.drop();
   seat.leave();
   endCall();
   // Let go of the camera: its light should go off when the call ends.
