@@ -54,6 +54,8 @@ const cfg = {
   // Another build of ours (a `wrangler deploy --dry-run --outdir` directory, e.g. from
   // bench/dist-at.sh REV DIR) run as one more server, "before": before/after in the same run.
   before: val("--before", ""),
+  // An earlier commit's public/ (bench/page-at.sh REV DIR), run as one more site in the call part.
+  beforePage: val("--before-page", ""),
   // Servers on CPU 0, the load driver on CPU 1 (when there are two CPUs or more and taskset
   // exists), so that every server gets the same placement; --no-pin lets the kernel place them.
   pin: !has("--no-pin"),
@@ -520,7 +522,7 @@ async function main() {
   }
   if (cfg.only.has("call")) {
     await waitQuiet(Math.min(quietLeft, 20));
-    part.call = await callRun({ env, trials: cfg.callTrials, log });
+    part.call = await callRun({ env, trials: cfg.callTrials, log, beforePage: cfg.beforePage });
     mdParts.call = callMarkdown(part.call, stamp());
   }
 

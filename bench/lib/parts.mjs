@@ -141,9 +141,13 @@ ${errs.length ? `\nErrors: ${errs.join("; ")}\n` : "\nNo errors; every default-o
 // ---------------------------------------------------------------------------------------------
 // Time to a call a person sees
 
-export async function callRun({ env, trials, log }) {
+export async function callRun({ env, trials, log, beforePage = "" }) {
   const vars = { ...env.baseVars, ICE_SERVERS: "[]" };
   const site = await startWorkerd(writeSiteConfig(mkdtempSync(path.join(env.tmp, "site-")), env.distDir, { vars, compatibilityDate: env.compatibilityDate }));
+  // `--before-page DIR`: an earlier commit's public/ (bench/page-at.sh), same Worker build.
+  const before = beforePage
+    ? await startWorkerd(writeSiteConfig(mkdtempSync(path.join(env.tmp, "site-before-")), env.distDir, { vars, compatibilityDate: env.compatibilityDate, publicDir: beforePage }))
+    : null;
   const codelab = await startCodelab();
   try {
     const sites = [
@@ -156,9 +160,13 @@ export async function callRun({ env, trials, log }) {
         opts: { codelabCamera: true },
       },
     ];
+    if (before) {
+      sites.push({ kind: "ours-before", label: "ours, the earlier page (`--before-page`)", url: (room) => `http://127.0.0.1:${before.port}/r/${room}` });
+    }
     return { trials, sites: await timeToCall(sites, { trials, log }) };
   } finally {
     await site.stop();
+    await before?.stop();
     await codelab.stop();
   }
 }
@@ -196,7 +204,7 @@ Median timelines (ms after t0; the first of each mark):
 - codelab, B: ${timeline(c, "timelineB")}
 - codelab, A: ${timeline(c, "timelineA")}
 - ours with the codelab's camera, B: ${timeline(k, "timelineB")}
-`;
+${s["ours-before"] ? `- ours, the earlier page, A: ${timeline(s["ours-before"], "timelineA")}\n` : ""}`;
 }
 
 // ---------------------------------------------------------------------------------------------
