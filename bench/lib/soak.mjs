@@ -36,7 +36,7 @@ export const ACTIONS = ["exchange", "leave", "reload", "resume", "kill", "silent
 
 /**
  * `opts`: { port, rooms, secs, maxOps, pingInterval, pingTimeout, eio (4|3|"mixed"), seed,
- * messages (per exchange and side), log }. Returns the counts.
+ * messages (per exchange and side), roomNames (optional: the rooms' names), log }. Returns the counts.
  */
 export async function soak(opts) {
   const { port, rooms: nRooms, secs, maxOps = 1e6, pingInterval, pingTimeout, seed = 1, messages = 5, log = () => {} } = opts;
@@ -248,7 +248,8 @@ export async function soak(opts) {
     }
   }
 
-  const rooms = Array.from({ length: nRooms }, (_, i) => ({ name: `soak-${seed}-${i}-${Date.now().toString(36)}`, peers: [null, null], history: [] }));
+  const stamp = Date.now().toString(36);
+  const rooms = Array.from({ length: nRooms }, (_, i) => ({ name: opts.roomNames?.[i] ?? `soak-${seed}-${i}-${stamp}`, peers: [null, null], history: [] }));
   log(`soak: ${nRooms} rooms for ${secs} s (at most ${maxOps} operations) ...`);
   const ticker = setInterval(() => log(`soak: ${JSON.stringify({ ops: counts.ops, sent: counts.sent, received: counts.received, errors: counts.errors })}`), 15_000);
   try {

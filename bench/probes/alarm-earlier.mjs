@@ -3,7 +3,7 @@
 // alarm 200 ms ahead; its handler re-arms it (up to 9 times) at scheduled + d for d = -50, -1, 0, +1 ms
 // and counts the runs (10 at most). Seen on workerd 2026-04-26 (three runs, 2026-12-01): -50 and
 // -1 ran 1–2 times of 10 (the re-armed alarm is usually lost), 0 ran 3–6 times, +1 ran 10 of 10.
-// This is why src/room_object.rs never sets the alarm earlier than a millisecond from now.
+// This is why src/room_object/alarm.rs never sets the alarm earlier than a millisecond from now.
 //
 //   node bench/probes/alarm-earlier.mjs
 
