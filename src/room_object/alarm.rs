@@ -5,45 +5,19 @@
 use super::*;
 
 impl Object {
-    /// The last session is gone: the object resets itself. Nothing is lost (it has no state),
-    /// its memory goes at once, and — the reason — the TCP connections of sockets it closed end
-    /// now: workerd keeps a closed hibernatable socket's connection open until the object next
-    /// goes idle (about 10 s) when the client never sent a data frame (README, "Differences").
+    /// The last session is gone after the room closed a socket itself: the object resets
+    /// itself, so that the TCP connections of the sockets it closed end now. workerd keeps a
+    /// closed hibernatable socket's connection open until the object next goes idle (about
+    /// 10 s) when the client never sent a data frame (README, "Differences").
     ///
-    /// Only once the storage has synced (`storage.sync()`): a reset drops a write still in
-    /// flight, even one whose promise has resolved, and the empty room's `deleteAlarm` lost
-    /// that way left an alarm that woke a fresh object for nothing up to a round later (found by
-    /// the benchmark's call cost, bench/lib/cost.mjs; without `sync` the reset is immediate).
+    /// Only then: a reset drops the storage writes still in flight (even one whose promise has
+    /// resolved), so the empty room's `deleteAlarm()` was lost and the stale alarm woke a fresh
+    /// object for nothing a round later (found by the benchmark's call cost, bench/lib/cost.mjs).
+    /// A room its clients left (a hang-up, a reload) keeps its write and simply goes idle. A
+    /// reset that waited for `storage.sync()` would race the next request to the room (a
+    /// reload's new socket got HTTP 500), so the reset stays immediate.
     pub(super) fn abort_if_empty(&self) {
-        if !self.is_idle() {
-            return;
-        }
-        let storage = self.state.storage();
-        let raw: &JsValue = storage.as_raw().as_ref();
-        let synced = js_sys::Reflect::get(raw, &JsValue::from_str("sync"))
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-            .and_then(|f| f.call0(raw).ok())
-            .and_then(|p| p.dyn_into::<Promise>().ok());
-        match (synced, self.abort_later.get()) {
-            (Some(synced), Some(later)) => {
-                let _ = synced.then2(later, later);
-            }
-            _ => self.abort_now_if_empty(),
-        }
-    }
-
-    /// No session, held request or body being read.
-    fn is_idle(&self) -> bool {
-        self.inner.borrow().server.is_empty()
-            && self.held.borrow().is_empty()
-            && self.posting.borrow().is_empty()
-    }
-
-    /// Resets the object if the room is (still) empty: a session may have arrived while the
-    /// last write was in flight.
-    pub(super) fn abort_now_if_empty(&self) {
-        if !self.is_idle() {
+        if !self.server_closed.get() || !self.is_idle() {
             return;
         }
         if self.log_wakes {
@@ -55,6 +29,13 @@ impl Object {
                 let _ = abort.call1(raw, &JsValue::from_str("the last session is gone"));
             }
         }
+    }
+
+    /// No session, held request or body being read.
+    fn is_idle(&self) -> bool {
+        self.inner.borrow().server.is_empty()
+            && self.held.borrow().is_empty()
+            && self.posting.borrow().is_empty()
     }
 
     /// Alarm work that is already due when another event wakes the object (the alarm itself

@@ -42,7 +42,7 @@
 // - `out`: carrying out the core's decisions on the platform;
 // - `js`: the extra JS bindings and small helpers.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use signal_core::engineio::payload::Body;
@@ -83,9 +83,8 @@ struct Object {
     encoder: Utf8Encoder,
     /// Handles a failed alarm write (only reports it: the platform resets the object then).
     on_write_error: Closure<dyn FnMut(JsValue)>,
-    /// Resets the object if the room is still empty once the storage has synced
-    /// (`abort_if_empty`).
-    abort_later: OnceCell<Closure<dyn FnMut(JsValue)>>,
+    /// The room has closed a hibernatable websocket itself (see `abort_if_empty`).
+    server_closed: Cell<bool>,
     /// `LOG_WAKES=1`: log object creation, each handler call and each storage write (tests and
     /// the benchmark count them to prove hibernation, to measure wake-ups and to show that
     /// relaying writes nothing).
@@ -140,7 +139,8 @@ impl RoomObject {
         let on_write_error = Closure::new(|err: JsValue| {
             console_error!("[room] alarm write failed: {:?}", err);
         });
-        let object = Rc::new(Object {
+        RoomObject {
+            object: Rc::new(Object {
                 state: State::from(state),
                 inner: RefCell::new(Inner {
                     server: Server::new(config::room(&env)),
@@ -152,21 +152,15 @@ impl RoomObject {
                 scratch: RefCell::new(Vec::new()),
                 encoder: Utf8Encoder::new(),
                 on_write_error,
-                abort_later: OnceCell::new(),
+                server_closed: Cell::new(false),
                 log_wakes,
                 handler: Cell::new("constructor"),
                 statics: RefCell::new(Vec::new()),
                 held: RefCell::new(Vec::new()),
                 posting: RefCell::new(Vec::new()),
                 room_tag: RefCell::new(None),
-        });
-        let weak = Rc::downgrade(&object);
-        let _ = object.abort_later.set(Closure::new(move |_: JsValue| {
-            if let Some(object) = weak.upgrade() {
-                object.abort_now_if_empty();
-            }
-        }));
-        RoomObject { object }
+            }),
+        }
     }
 
     /// A `/socket.io/` request forwarded by the Worker: a websocket upgrade (a new session, or

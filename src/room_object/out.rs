@@ -33,7 +33,10 @@ impl Object {
                 },
                 Out::SendBinary(ws, data) => ws.send_with_bytes(data),
                 Out::Attach(ws, attachment) => persist(&ws, &attachment),
-                Out::Close(ws, cause) => close(&ws, cause),
+                Out::Close(ws, cause) => {
+                    self.server_closed.set(true);
+                    close(&ws, cause)
+                }
                 Out::Respond(sid, body) => body_response(&body).map(|r| self.answer_held(&sid, r)),
                 Out::Refuse(sid, err) => http_error(err).map(|r| self.answer_held(&sid, r)),
                 Out::Save(sid, record) => self.save_record(&sid, &record),
