@@ -140,6 +140,22 @@ export async function openFirefoxPage(browser, url) {
 // Waiting on what a page shows (either driver)
 
 /**
+ * Drops the page's signalling socket (its Engine.IO transport closed, as a network change
+ * does) and waits until the page is back in the call on a new socket.
+ */
+export async function dropSocketUntilBack(page, { timeout = 15_000 } = {}) {
+  const oldSid = await page.evaluate(() => {
+    const sid = window.__duet.socket.id;
+    window.__duet.socket.io.engine.close();
+    return sid;
+  });
+  await pollPage(page, (sid) => window.__duet.socket.id && window.__duet.socket.id !== sid && document.body.dataset.phase === "connected", oldSid, {
+    timeout,
+    what: "the page back in the call on a new socket",
+  });
+}
+
+/**
  * Polls `fn(arg)` in the page until it returns a truthy value (returned); fails after `timeout`
  * ms with `what` and, if given, `describe()`'s account of the page.
  */

@@ -14,6 +14,7 @@ import {
   chromiumMissing,
   launchChromium,
   phaseOf,
+  dropSocketUntilBack,
   pollPage,
   requestsFor,
   stateOf,
@@ -264,17 +265,9 @@ describe("a call survives what networks and deploys do", { skip: chromiumMissing
       // browser moves to a new one at once, as after a network change it noticed.
       proxy.strand();
       const t0 = Date.now();
-      const oldSid = await b.page.evaluate(() => {
-        const sid = window.__duet.socket.id;
-        window.__duet.socket.io.engine.close();
-        return sid;
-      });
       // Seated again on a new socket, in the same call; the partner saw the old seat go (`bye`:
       // the server closed the stranded socket for the new one), then the same page back.
-      await pollPage(b.page, (sid) => window.__duet.socket.id && window.__duet.socket.id !== sid && document.body.dataset.phase === "connected", oldSid, {
-        timeout: 10_000,
-        what: "the page back in the call on a new socket",
-      });
+      await dropSocketUntilBack(b.page, { timeout: 10_000 });
       await pollPage(a.page, (t0) => {
         const h = window.__duetStates.filter((e) => e.at >= t0);
         const away = h.findIndex((e) => e.phase === "peer-away");

@@ -10,10 +10,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   closeFirefox,
+  dropSocketUntilBack,
   firefoxMissing,
   launchFirefox,
   openFirefoxPage,
-  pollPage,
   statesOf,
   uniqueRoom,
   waitForPhase,
@@ -69,16 +69,8 @@ describe("the room page in two Firefox browsers", { skip: firefoxMissing() ?? fa
 
     // Signalling drops on one side: the page reconnects, retakes its seat, and both keep the
     // peer connection they had.
-    const oldSid = await a.page.evaluate(() => {
-      window.__pcBefore = window.__duet.pc;
-      const sid = window.__duet.socket.id;
-      window.__duet.socket.io.engine.close();
-      return sid;
-    });
-    await pollPage(a.page, (sid) => window.__duet.socket.id && window.__duet.socket.id !== sid && document.body.dataset.phase === "connected", oldSid, {
-      timeout: 15_000,
-      what: "the page back in the call on a new socket",
-    });
+    await a.page.evaluate(() => (window.__pcBefore = window.__duet.pc));
+    await dropSocketUntilBack(a.page, { timeout: 15_000 });
     await waitForPhase(b.page, "connected");
     assert.equal(await a.page.evaluate(() => window.__duet.pc === window.__pcBefore), true);
     await waitForRemoteFrames(b.page);

@@ -228,13 +228,10 @@ export async function runCall(design, env, { interval = 25000, timeout = 20000, 
   let idleCpuPerSec = 0;
   const cut = (name) => {
     const now = { at: performance.now(), out: server.output().length, cpu: cpuPrecise([server.pid]) };
-    const text = server.output().slice(mark.out, now.out);
-    const counts = countLines(text);
+    const counts = countLines(server.output().slice(mark.out, now.out));
     const wallSec = (now.at - mark.at) / 1000;
     const cpuSec = Math.max(0, now.cpu - mark.cpu - idleCpuPerSec * wallSec);
     phases[name] = { counts, cpuSec, wallSec, units: units(counts, cpuSec, wallSec, d.server === "awake") };
-    // The phase's log lines themselves, for a diagnosis (`env.keepText`).
-    if (env.keepText) phases[name].text = text;
     mark = now;
   };
   const errors = [];

@@ -143,11 +143,11 @@ ${errs.length ? `\nErrors: ${errs.join("; ")}\n` : "\nNo errors; every default-o
 
 export async function callRun({ env, trials, log, beforePage = "" }) {
   const vars = { ...env.baseVars, ICE_SERVERS: "[]" };
-  const site = await startWorkerd(writeSiteConfig(mkdtempSync(path.join(env.tmp, "site-")), env.distDir, { vars, compatibilityDate: env.compatibilityDate }));
+  const startSite = (publicDir) =>
+    startWorkerd(writeSiteConfig(mkdtempSync(path.join(env.tmp, "site-")), env.distDir, { vars, compatibilityDate: env.compatibilityDate, publicDir }));
+  const site = await startSite(undefined);
   // `--before-page DIR`: an earlier commit's public/ (bench/page-at.sh), same Worker build.
-  const before = beforePage
-    ? await startWorkerd(writeSiteConfig(mkdtempSync(path.join(env.tmp, "site-before-")), env.distDir, { vars, compatibilityDate: env.compatibilityDate, publicDir: beforePage }))
-    : null;
+  const before = beforePage ? await startSite(beforePage) : null;
   const codelab = await startCodelab();
   try {
     const sites = [
