@@ -1,5 +1,7 @@
-//! The little JSON work the protocol needs, without building values: a nesting-depth scan,
-//! validation, and splitting an array into its elements as raw slices of the input.
+//! The little JSON work the protocol needs, without building values: one pass that checks a
+//! text is JSON no deeper than the limit and splits an array into its elements as raw slices
+//! of the input; serde_json's verdict and split, which it is tested and fuzzed against; a
+//! nesting-depth scan of any text.
 //!
 //! The bottom layer of the crate: it knows nothing of Engine.IO or Socket.IO.
 
@@ -104,7 +106,241 @@ fn quote_or_backslash(h: &[u8]) -> Option<usize> {
         .map(|k| skipped + k)
 }
 
-/// Checks that `s` is exactly one JSON value (surrounding whitespace allowed).
+/// The deepest nesting [`check`] allows (arrays and objects, the outermost counting as 1).
+pub const MAX_DEPTH: usize = 128;
+
+/// Why [`check`] refused a text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Arrays and objects nest deeper than [`MAX_DEPTH`] ([`depth`] > `MAX_DEPTH`), valid or not.
+    TooDeep,
+    /// Not exactly one JSON value.
+    Invalid(Invalid),
+}
+
+/// Checks that `s` is exactly one JSON value (surrounding whitespace allowed) nesting no deeper
+/// than [`MAX_DEPTH`], in one pass over the bytes: the verdict of [`depth`] and then
+/// [`validate`], the depth first (a text both too deep and invalid is too deep).
+pub fn check(s: &str) -> Result<(), Refusal> {
+    verdict(s, scan(s, None))
+}
+
+/// [`check`], and when `s` is an array, its elements pushed onto `items` as the raw slices of
+/// `s` they were written as (what [`split_array`] returns), in the same pass. On a refusal
+/// `items` holds what was read until then.
+pub fn check_array<'a>(s: &'a str, items: &mut Vec<&'a str>) -> Result<(), Refusal> {
+    verdict(s, scan(s, Some(items)))
+}
+
+fn verdict(s: &str, scanned: Result<(), Stop>) -> Result<(), Refusal> {
+    match scanned {
+        Ok(()) => Ok(()),
+        Err(Stop::Deep) => Err(Refusal::TooDeep),
+        // Invalid somewhere: whether it nests too deep further on decides which refusal.
+        Err(Stop::Bad) if depth(s) > MAX_DEPTH => Err(Refusal::TooDeep),
+        Err(Stop::Bad) => Err(Refusal::Invalid(Invalid)),
+    }
+}
+
+/// Where [`scan`] stopped.
+enum Stop {
+    /// Nesting deeper than [`MAX_DEPTH`] (the text is valid up to there).
+    Deep,
+    /// Not JSON from here on.
+    Bad,
+}
+
+/// RFC 8259 as serde_json reads it: a value, then only whitespace. Containers are tracked in a
+/// 128-bit stack (bit `d - 1` set: level `d` is an object), so nothing is allocated. With
+/// `items`, the elements of an outermost array are pushed onto it.
+fn scan<'a>(s: &'a str, mut items: Option<&mut Vec<&'a str>>) -> Result<(), Stop> {
+    const _: () = assert!(MAX_DEPTH <= 128);
+    let b = s.as_bytes();
+    let mut i = skip_space(b, 0);
+    let mut depth = 0usize;
+    let mut objects: u128 = 0;
+    // Where the element of the outermost array being read started.
+    let mut item: Option<usize> = None;
+    loop {
+        // A value starts at `i`.
+        if depth == 1 && objects & 1 == 0 {
+            item = Some(i);
+        }
+        match b.get(i) {
+            Some(&open @ (b'[' | b'{')) => {
+                if depth == MAX_DEPTH {
+                    return Err(Stop::Deep);
+                }
+                let bit = 1u128 << depth;
+                depth += 1;
+                i = skip_space(b, i + 1);
+                if open == b'{' {
+                    objects |= bit;
+                    if b.get(i) != Some(&b'}') {
+                        i = key(b, i)?;
+                        continue;
+                    }
+                } else {
+                    objects &= !bit;
+                    if b.get(i) != Some(&b']') {
+                        continue;
+                    }
+                }
+                // Empty: closed below.
+            }
+            Some(b'"') => i = string_end(b, i + 1)?,
+            Some(b'-' | b'0'..=b'9') => i = number_end(b, i)?,
+            Some(b't') => i = literal_end(b, i, b"true")?,
+            Some(b'f') => i = literal_end(b, i, b"false")?,
+            Some(b'n') => i = literal_end(b, i, b"null")?,
+            _ => return Err(Stop::Bad),
+        }
+        // After a value (or at the closing bracket of an empty container): close containers
+        // until a comma starts the next value.
+        loop {
+            if depth == 1 {
+                if let (Some(start), Some(items)) = (item.take(), items.as_deref_mut()) {
+                    // Both ends are char boundaries: a value starts and ends at ASCII bytes.
+                    items.push(s.get(start..i).ok_or(Stop::Bad)?);
+                }
+            }
+            if depth == 0 {
+                return if skip_space(b, i) == b.len() {
+                    Ok(())
+                } else {
+                    Err(Stop::Bad)
+                };
+            }
+            let object = objects >> (depth - 1) & 1 == 1;
+            i = skip_space(b, i);
+            match (b.get(i), object) {
+                (Some(b']'), false) | (Some(b'}'), true) => {
+                    i += 1;
+                    depth -= 1;
+                }
+                (Some(b','), _) => {
+                    i = skip_space(b, i + 1);
+                    if object {
+                        i = key(b, i)?;
+                    }
+                    break;
+                }
+                _ => return Err(Stop::Bad),
+            }
+        }
+    }
+}
+
+/// An object's `"key" :` at `i`: where its value starts.
+fn key(b: &[u8], i: usize) -> Result<usize, Stop> {
+    if b.get(i) != Some(&b'"') {
+        return Err(Stop::Bad);
+    }
+    let i = skip_space(b, string_end(b, i + 1)?);
+    if b.get(i) != Some(&b':') {
+        return Err(Stop::Bad);
+    }
+    Ok(skip_space(b, i + 1))
+}
+
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of a string whose contents start at `i`: past its closing quote. Control
+/// characters are refused, escapes checked (`\u` with four hex digits, surrogates unpaired or
+/// not, as serde_json's validation).
+fn string_end(b: &[u8], mut i: usize) -> Result<usize, Stop> {
+    loop {
+        i += special(b.get(i..).ok_or(Stop::Bad)?).ok_or(Stop::Bad)?;
+        match b[i] {
+            b'"' => return Ok(i + 1),
+            b'\\' => match b.get(i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                Some(b'u') => match b.get(i + 2..i + 6) {
+                    Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => i += 6,
+                    _ => return Err(Stop::Bad),
+                },
+                _ => return Err(Stop::Bad),
+            },
+            _ => return Err(Stop::Bad),
+        }
+    }
+}
+
+/// The position of the first `"`, `\` or control character (below U+0020) in `h`, eight bytes
+/// at a time.
+fn special(h: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Non-zero exactly when some byte of `x` is zero / below 0x20.
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let below_space = |x: u64| x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    let mut skipped = 0;
+    for chunk in h.chunks_exact(8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(word);
+        if zero_byte(w ^ (ONES * u64::from(b'"')))
+            | zero_byte(w ^ (ONES * u64::from(b'\\')))
+            | below_space(w)
+            != 0
+        {
+            break;
+        }
+        skipped += 8;
+    }
+    h[skipped..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|k| skipped + k)
+}
+
+/// The end of a number starting at `i`: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn number_end(b: &[u8], mut i: usize) -> Result<usize, Stop> {
+    let digits = |b: &[u8], i: usize| i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(b, i + 1),
+        _ => return Err(Stop::Bad),
+    }
+    if b.get(i) == Some(&b'.') {
+        let end = digits(b, i + 1);
+        if end == i + 1 {
+            return Err(Stop::Bad);
+        }
+        i = end;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        let end = digits(b, i);
+        if end == i {
+            return Err(Stop::Bad);
+        }
+        i = end;
+    }
+    Ok(i)
+}
+
+fn literal_end(b: &[u8], i: usize, word: &[u8]) -> Result<usize, Stop> {
+    match b.get(i..i + word.len()) {
+        Some(w) if w == word => Ok(i + word.len()),
+        _ => Err(Stop::Bad),
+    }
+}
+
+/// Checks that `s` is exactly one JSON value (surrounding whitespace allowed), by serde_json:
+/// the reference [`check`] is tested and fuzzed against.
 pub fn validate(s: &str) -> Result<(), Invalid> {
     serde_json::from_str::<&RawValue>(s)
         .map(|_| ())
@@ -116,41 +352,6 @@ pub fn validate(s: &str) -> Result<(), Invalid> {
 pub fn split_array(s: &str) -> Option<Vec<&str>> {
     let items: Vec<&RawValue> = serde_json::from_str(s).ok()?;
     Some(items.into_iter().map(RawValue::get).collect())
-}
-
-/// The elements of `s`, a JSON array already known to be valid (by [`validate`]), each as the raw
-/// slice of `s` it was written as: what [`split_array`] returns, in one pass over the bytes and
-/// without parsing again. On other input it never panics, but what it returns is unspecified;
-/// `None` when `s` is not even bracketed.
-pub fn split_valid_array(s: &str) -> Option<Vec<&str>> {
-    let inner = s
-        .trim_matches(is_json_space)
-        .strip_prefix('[')?
-        .strip_suffix(']')?;
-    let mut items = Vec::new();
-    let mut depth = 0usize;
-    let mut start = 0;
-    for (i, b) in outside_strings(inner) {
-        match b {
-            b'[' | b'{' => depth += 1,
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            // `i` and `i + 1` are char boundaries: `,` is ASCII.
-            b',' if depth == 0 => {
-                items.push(inner[start..i].trim_matches(is_json_space));
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    let last = inner[start..].trim_matches(is_json_space);
-    if !last.is_empty() || !items.is_empty() {
-        items.push(last);
-    }
-    Some(items)
-}
-
-fn is_json_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
 #[cfg(test)]
@@ -196,6 +397,142 @@ mod tests {
         assert!(validate("[1,]").is_err());
     }
 
+    /// The verdict `check` must give: the depth scan first, then serde_json's.
+    fn reference(s: &str) -> Result<(), Refusal> {
+        if depth(s) > MAX_DEPTH {
+            return Err(Refusal::TooDeep);
+        }
+        validate(s).map_err(Refusal::Invalid)
+    }
+
+    #[test]
+    fn check_agrees_with_depth_then_serde() {
+        let deep = |n: usize, inner: &str| format!("{}{inner}{}", "[".repeat(n), "]".repeat(n));
+        let cases = [
+            "",
+            " ",
+            "1",
+            "-0",
+            "-",
+            "01",
+            "1.",
+            "1.5",
+            ".5",
+            "1e5",
+            "1E+5",
+            "1e",
+            "1e-",
+            "-1.5e-3",
+            "true",
+            "tru",
+            "truex",
+            "false",
+            "null",
+            "nul",
+            "\"\"",
+            "\"",
+            "\"\\\"",
+            "\"\\u00e9\"",
+            "\"\\u00g9\"",
+            "\"\\ud800\"",
+            "\"\\x\"",
+            "\"\\/\"",
+            "\"a\u{1}b\"",
+            "\"tab\there\"",
+            "\"\u{7f}\"",
+            "\"é日本\"",
+            "[]",
+            "[ ]",
+            "[,]",
+            "[1,]",
+            "[1 2]",
+            "[1,,2]",
+            "{}",
+            "{ }",
+            "{\"a\":1}",
+            "{\"a\" : [1, {\"b\":null}] }",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{1:2}",
+            "{\"a\":1,}",
+            "{\"a\":1 \"b\":2}",
+            "[}",
+            "{]",
+            "[1]]",
+            "[[1]",
+            "{} {}",
+            " \r\n\t[1]\t",
+            "\u{a0}[1]",
+            "[\"message\",{\"type\":\"offer\",\"sdp\":\"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\"}]",
+            "[\"01234567\\\"89abcdef\",\"0123456789abcdef\"]",
+        ];
+        for s in cases {
+            assert_eq!(check(s), reference(s), "{s:?}");
+        }
+        for s in [
+            deep(MAX_DEPTH, ""),
+            deep(MAX_DEPTH + 1, ""),
+            deep(MAX_DEPTH, "1,"),
+            deep(MAX_DEPTH + 1, "1,"),
+            format!("{}{}", "[".repeat(MAX_DEPTH + 1), "1"),
+            format!("[1,]{}", "[".repeat(MAX_DEPTH + 1)),
+            format!(
+                "{}\"{}\"{}",
+                "{\"k\":".repeat(MAX_DEPTH),
+                "[".repeat(300),
+                "}".repeat(MAX_DEPTH)
+            ),
+            format!(
+                "{}1{}",
+                "{\"k\":".repeat(MAX_DEPTH + 1),
+                "}".repeat(MAX_DEPTH + 1)
+            ),
+        ] {
+            assert_eq!(check(&s), reference(&s), "{s:?}");
+        }
+        assert_eq!(check(&deep(MAX_DEPTH, "")), Ok(()));
+        assert_eq!(check(&deep(MAX_DEPTH + 1, "")), Err(Refusal::TooDeep));
+    }
+
+    #[test]
+    fn check_agrees_with_the_reference_on_mutated_json() {
+        // Every single-byte change, deletion and truncation of a few valid texts, over an
+        // alphabet of JSON's structural and edge bytes.
+        let seeds = [
+            "[\"message\",{\"type\":\"candidate\",\"label\":0,\"id\":\"0\",\"candidate\":\"candidate:1 1 udp 2122260223 192.168.1.2 54321 typ host\"}]",
+            "{\"a\":[1,-2.5e+3,true,false,null,\"\\u0041\\n\"],\"b\":{}}",
+            " [ [ ] , { \"k\" : \"v\" } , 0 ] ",
+        ];
+        let alphabet = b"[]{}\",:\\ -+.0123456789eEtfnulrsa\t\n\r\x01\x1f\x7f/";
+        let mut tried = 0;
+        for seed in seeds {
+            let bytes = seed.as_bytes();
+            for i in 0..=bytes.len() {
+                let mut variants = vec![bytes[..i].to_vec()];
+                if i < bytes.len() {
+                    variants.push([&bytes[..i], &bytes[i + 1..]].concat());
+                    for &c in alphabet {
+                        let mut v = bytes.to_vec();
+                        v[i] = c;
+                        variants.push(v);
+                        variants.push([&bytes[..i], &[c], &bytes[i..]].concat());
+                    }
+                }
+                for v in variants {
+                    if let Ok(s) = std::str::from_utf8(&v) {
+                        assert_eq!(check(s), reference(s), "{s:?}");
+                        let mut items = Vec::new();
+                        if check_array(s, &mut items).is_ok() && s.trim_start().starts_with('[') {
+                            assert_eq!(Some(items), split_array(s), "{s:?}");
+                        }
+                        tried += 1;
+                    }
+                }
+            }
+        }
+        assert!(tried > 10_000, "{tried}");
+    }
+
     #[test]
     fn split_array_keeps_raw_text() {
         assert_eq!(
@@ -208,7 +545,7 @@ mod tests {
     }
 
     #[test]
-    fn split_valid_array_agrees_with_split_array_on_valid_arrays() {
+    fn check_array_splits_as_split_array() {
         for s in [
             "[\"a\", {\"b\" : 1}, \"\\u00e9\"]",
             "[]",
@@ -218,9 +555,14 @@ mod tests {
             "[\"message\",{\"type\":\"offer\",\"sdp\":\"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\"}]",
             "[\"é,\",\"日本\",-1.5e3]",
         ] {
-            assert!(validate(s).is_ok(), "{s}");
-            assert_eq!(split_valid_array(s), split_array(s), "{s}");
+            let mut items = Vec::new();
+            assert_eq!(check_array(s, &mut items), Ok(()), "{s}");
+            assert_eq!(Some(items), split_array(s), "{s}");
         }
-        assert_eq!(split_valid_array("{}"), None);
+        let mut items = Vec::new();
+        assert_eq!(check_array("{\"a\":[1,2]}", &mut items), Ok(()));
+        assert!(items.is_empty());
+        assert_eq!(check_array("\"[1,2]\"", &mut items), Ok(()));
+        assert!(items.is_empty());
     }
 }

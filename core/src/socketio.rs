@@ -23,10 +23,12 @@
 //! (Over 400 lines with its unit tests, which stay beside the codec they pin down: the code itself
 //! is about 370.)
 
+use std::borrow::Cow;
+
 use crate::json;
 
 /// Nesting depth allowed in any client JSON payload (arrays and objects both count).
-pub const MAX_JSON_DEPTH: usize = 128;
+pub const MAX_JSON_DEPTH: usize = json::MAX_DEPTH;
 /// Largest acknowledgement id accepted (JavaScript's `Number.MAX_SAFE_INTEGER`).
 pub const MAX_ACK_ID: u64 = (1 << 53) - 1;
 /// Binary attachments allowed on one packet.
@@ -52,7 +54,7 @@ pub enum PacketType {
 }
 
 /// One decoded packet, borrowing from the frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Packet<'a> {
     pub kind: PacketType,
     /// Number of binary frames that follow (binary packets only).
@@ -62,6 +64,9 @@ pub struct Packet<'a> {
     pub ack_id: Option<u64>,
     /// The raw JSON payload, empty when there is none.
     pub data: &'a str,
+    /// EVENT and BINARY_EVENT: the payload array's elements, as the raw slices of `data` they
+    /// were written as (read in the same pass that checked the payload). Empty otherwise.
+    pub items: Vec<&'a str>,
 }
 
 /// Why a text is not a valid Socket.IO packet.
@@ -154,62 +159,86 @@ pub fn decode(s: &str) -> Result<Packet<'_>, Error> {
     }
 
     let data = &s[i..];
-    check_payload(kind, data)?;
+    let items = check_payload(kind, data)?;
     Ok(Packet {
         kind,
         attachments,
         ns,
         ack_id,
         data,
+        items,
     })
 }
 
-/// The payload shape each packet type allows (as the reference parser's `isPayloadValid`).
-fn check_payload(kind: PacketType, data: &str) -> Result<(), Error> {
+/// The payload shape each packet type allows (as the reference parser's `isPayloadValid`), and
+/// an event's elements.
+fn check_payload(kind: PacketType, data: &str) -> Result<Vec<&str>, Error> {
     if data.is_empty() {
         return match kind {
-            PacketType::Connect | PacketType::Disconnect => Ok(()),
+            PacketType::Connect | PacketType::Disconnect => Ok(Vec::new()),
             _ => Err(Error::BadPayload),
         };
     }
-    if json::depth(data) > MAX_JSON_DEPTH {
-        return Err(Error::TooDeep);
-    }
+    // One pass over the JSON; too deep is refused before anything else, whatever the shape.
+    let mut items = Vec::new();
+    let checked = match kind {
+        PacketType::Event | PacketType::BinaryEvent => json::check_array(data, &mut items),
+        _ => json::check(data),
+    };
+    let checked = match checked {
+        Err(json::Refusal::TooDeep) => return Err(Error::TooDeep),
+        Err(json::Refusal::Invalid(_)) => Err(Error::BadPayload),
+        Ok(()) => Ok(items),
+    };
     let first = data.trim_start().as_bytes().first().copied();
     match kind {
         PacketType::Disconnect => Err(Error::BadPayload),
-        PacketType::Connect if first == Some(b'{') => valid(data),
-        PacketType::ConnectError if matches!(first, Some(b'{') | Some(b'"')) => valid(data),
-        PacketType::Event | PacketType::BinaryEvent if first == Some(b'[') => {
-            // Checked fully when the event is read; here only the framing.
-            valid(data)
-        }
-        PacketType::Ack | PacketType::BinaryAck if first == Some(b'[') => valid(data),
+        PacketType::Connect if first == Some(b'{') => checked,
+        PacketType::ConnectError if matches!(first, Some(b'{') | Some(b'"')) => checked,
+        // An event's name and arguments are checked when the event is read; here the framing.
+        PacketType::Event | PacketType::BinaryEvent if first == Some(b'[') => checked,
+        PacketType::Ack | PacketType::BinaryAck if first == Some(b'[') => checked,
         _ => Err(Error::BadPayload),
     }
-}
-
-fn valid(data: &str) -> Result<(), Error> {
-    json::validate(data).map_err(|_| Error::BadPayload)
 }
 
 /// An event's name and its arguments as raw JSON slices.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Event<'a> {
-    pub name: String,
+    /// Borrowed from the frame unless the name holds escapes.
+    pub name: Cow<'a, str>,
     pub args: Vec<&'a str>,
 }
 
-/// Splits an EVENT payload `["name", args…]`, the `data` of a packet from [`decode`] (which
-/// validated it as JSON, so it is split without parsing it again). The array must be non-empty
-/// and the name a string or, as the reference parser allows, a number (which names no event we
-/// handle).
+impl<'a> Packet<'a> {
+    /// The EVENT or BINARY_EVENT this packet is, from the elements [`decode`] read: as
+    /// [`read_event`] of its `data`, without reading the payload again.
+    pub fn event(&self) -> Result<Event<'a>, Error> {
+        event_of(&self.items)
+    }
+}
+
+/// Splits an EVENT payload `["name", args…]` (checked as JSON here, as [`decode`] does). The
+/// array must be non-empty and the name a string or, as the reference parser allows, a number
+/// (which names no event we handle).
 pub fn read_event(data: &str) -> Result<Event<'_>, Error> {
-    let items = json::split_valid_array(data).ok_or(Error::BadPayload)?;
+    let mut items = Vec::new();
+    json::check_array(data, &mut items).map_err(|_| Error::BadPayload)?;
+    if !data.trim_start().starts_with('[') {
+        return Err(Error::BadPayload);
+    }
+    event_of(&items)
+}
+
+fn event_of<'a>(items: &[&'a str]) -> Result<Event<'a>, Error> {
     let (name, args) = items.split_first().ok_or(Error::BadPayload)?;
     let name = match name.as_bytes().first() {
-        Some(b'"') => serde_json::from_str(name).map_err(|_| Error::BadPayload)?,
-        Some(b'-' | b'0'..=b'9') => name.to_string(),
+        // A checked JSON string without escapes is its text between the quotes.
+        Some(b'"') if !name.contains('\\') => {
+            Cow::Borrowed(name.get(1..name.len() - 1).ok_or(Error::BadPayload)?)
+        }
+        Some(b'"') => Cow::Owned(serde_json::from_str(name).map_err(|_| Error::BadPayload)?),
+        Some(b'-' | b'0'..=b'9') => Cow::Borrowed(*name),
         _ => return Err(Error::BadPayload),
     };
     Ok(Event {
@@ -376,12 +405,20 @@ mod tests {
     use super::*;
 
     fn p<'a>(kind: PacketType, ns: &'a str, ack_id: Option<u64>, data: &'a str) -> Packet<'a> {
+        // An event's elements as serde_json splits them.
+        let items = match kind {
+            PacketType::Event | PacketType::BinaryEvent => {
+                json::split_array(data).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
         Packet {
             kind,
             attachments: 0,
             ns,
             ack_id,
             data,
+            items,
         }
     }
 
@@ -481,7 +518,10 @@ mod tests {
         assert_eq!(e.name, "create or join");
         assert_eq!(e.args, vec!["\"r1\""]);
         assert_eq!(read_event("[]"), Err(Error::BadPayload));
-        assert_eq!(read_event("[1,2]").map(|e| e.name), Ok("1".to_string()));
+        assert_eq!(
+            read_event("[1,2]").map(|e| e.name.into_owned()),
+            Ok("1".to_string())
+        );
         assert_eq!(read_event("[{}]"), Err(Error::BadPayload));
         assert_eq!(read_event("[null]"), Err(Error::BadPayload));
     }

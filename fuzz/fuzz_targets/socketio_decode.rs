@@ -1,5 +1,5 @@
 //! Socket.IO packet grammar and the raw-JSON helpers: `socketio::decode`, `read_event`, the
-//! server's frame encoders, and `json::depth` / `validate` / `split_array`.
+//! server's frame encoders, and `json::check` / `check_array` / `depth` / `validate` / `split_array`.
 //!
 //! Input: arbitrary bytes, used when they are UTF-8. Invariants checked (beyond "never panics"):
 //! - a decoded packet's type is its first digit; the namespace starts with `/` and holds no `,`
@@ -16,7 +16,10 @@
 //! - on the whole input: `split_array` succeeds only on valid JSON, gives in-order,
 //!   non-overlapping sub-slices of the input that are each valid JSON and shallower than the
 //!   whole; whatever serde_json parses as a value, `validate` accepts (and as an array,
-//!   `split_array` splits into as many elements).
+//!   `split_array` splits into as many elements);
+//! - `json::check` / `check_array` (the one pass the server runs) give the depth scan's verdict
+//!   first and then serde_json's, and split an array exactly as `split_array` does;
+//! - a decoded event's `items` are its payload's elements as `split_array` gives them.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -44,6 +47,20 @@ fn range_in(whole: &str, part: &str) -> (usize, usize) {
 fn check_json(s: &str) {
     let depth = json::depth(s);
     let valid = json::validate(s).is_ok();
+    // The one-pass check is the depth scan, then serde_json's verdict; its split is serde's.
+    let expected = if depth > json::MAX_DEPTH {
+        Err(json::Refusal::TooDeep)
+    } else if valid {
+        Ok(())
+    } else {
+        Err(json::Refusal::Invalid(json::Invalid))
+    };
+    assert_eq!(json::check(s), expected, "check: {s:?}");
+    let mut items = Vec::new();
+    assert_eq!(json::check_array(s, &mut items), expected, "check_array: {s:?}");
+    if expected.is_ok() && s.trim_start().starts_with('[') {
+        assert_eq!(Some(items), json::split_array(s), "check_array's elements: {s:?}");
+    }
     let value: Option<serde_json::Value> = serde_json::from_str(s).ok();
     if value.is_some() {
         assert!(valid, "serde_json parses but validate refuses: {s:?}");
@@ -142,7 +159,11 @@ fn check_packet(s: &str, p: &Packet<'_>) {
     }
 
     if matches!(p.kind, PacketType::Event | PacketType::BinaryEvent) {
+        assert_eq!(Some(p.items.clone()), json::split_array(p.data), "items of {s:?}");
+        assert_eq!(p.event(), socketio::read_event(p.data), "event of {s:?}");
         check_event(s, p.data);
+    } else {
+        assert!(p.items.is_empty(), "{s:?}");
     }
 }
 

@@ -31,6 +31,23 @@ extern "C" {
     pub(super) fn written(this: &EncodeIntoResult) -> u32;
 }
 
+#[wasm_bindgen(
+    inline_js = "export function sendSpliced(ws, head, frame, start, end, tail) { ws.send(head + frame.slice(start, end) + tail); }"
+)]
+extern "C" {
+    /// Sends `head` + `frame[start..end]` + `tail` (UTF-16 offsets) on `ws`: a frame cut from
+    /// the one that arrived and joined with constant parts, as JS strings in one call.
+    #[wasm_bindgen(catch, js_name = sendSpliced)]
+    pub(super) fn send_spliced(
+        ws: &RawSocket,
+        head: &JsString,
+        frame: &JsString,
+        start: u32,
+        end: u32,
+        tail: &JsString,
+    ) -> Result<(), JsValue>;
+}
+
 /// A text frame being handled: as it arrived, and as UTF-8.
 pub(super) struct Incoming<'a> {
     pub(super) js: &'a JsString,

@@ -194,8 +194,10 @@ impl RoomObject {
         let o = &self.object;
         o.trace("websocket_message");
         o.load();
-        o.catch_up();
-        o.on_message(WebSocket::from(ws), &message);
+        // One reading of the clock for the whole event.
+        let t = now();
+        o.catch_up_at(t);
+        o.on_message(WebSocket::from(ws), &message, t);
         o.sync_platform();
     }
 
@@ -283,15 +285,15 @@ impl Object {
     }
 
     /// A frame from a websocket: text is handed to the core as UTF-8, binary as bytes.
-    fn on_message(&self, ws: WebSocket, message: &JsValue) {
+    fn on_message(&self, ws: WebSocket, message: &JsValue, now: u64) {
         let mut inner = self.inner.borrow_mut();
         let max_payload = inner.server.config().max_payload;
         let Some(text) = message.dyn_ref::<JsString>() else {
             let bytes = Uint8Array::new(message);
             let outs = if bytes.length() as usize > max_payload {
-                inner.server.on_ws_oversize(ws, now())
+                inner.server.on_ws_oversize(ws, now)
             } else {
-                inner.server.on_ws_binary(ws, &bytes.to_vec(), now())
+                inner.server.on_ws_binary(ws, &bytes.to_vec(), now)
             };
             drop(inner);
             return self.apply(outs, None);
@@ -299,13 +301,13 @@ impl Object {
         // Every UTF-16 unit takes at least one UTF-8 byte.
         let units = text.length() as usize;
         if units > max_payload {
-            let outs = inner.server.on_ws_oversize(ws, now());
+            let outs = inner.server.on_ws_oversize(ws, now);
             drop(inner);
             return self.apply(outs, None);
         }
         let mut scratch = self.scratch.borrow_mut();
         let frame = self.utf8(text, &mut scratch);
-        let outs = inner.server.on_ws_text(ws, frame, now());
+        let outs = inner.server.on_ws_text(ws, frame, now);
         drop(inner);
         let incoming = Incoming {
             js: text,
@@ -349,6 +351,7 @@ impl Object {
         self.abort_if_empty();
     }
 
+    #[inline]
     fn trace(&self, handler: &'static str) {
         if self.log_wakes {
             self.handler.set(handler);

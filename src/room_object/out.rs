@@ -19,14 +19,18 @@ impl Object {
                 Out::Splice(ws, splice) => match incoming {
                     // Cut and joined as JS strings: nothing copied out of wasm memory.
                     Some(frame) if frame.ascii => {
-                        let body = frame
-                            .js
-                            .slice(splice.body.start as u32, splice.body.end as u32);
-                        let whole = self
-                            .js_static(splice.head)
-                            .concat(&body)
-                            .concat(&self.js_static(splice.tail));
-                        raw(&ws).send_js_string(&whole).map_err(Error::from)
+                        let (head, tail) =
+                            (self.js_static(splice.head), self.js_static(splice.tail));
+                        let statics = self.statics.borrow();
+                        send_spliced(
+                            raw(&ws),
+                            &statics[head].1,
+                            frame.js,
+                            splice.body.start as u32,
+                            splice.body.end as u32,
+                            &statics[tail].1,
+                        )
+                        .map_err(Error::from)
                     }
                     Some(frame) => ws.send_with_str(splice.build(frame.utf8)),
                     None => Ok(()),
@@ -53,14 +57,15 @@ impl Object {
         }
     }
 
-    /// A JS copy of a constant string, made once.
-    pub(super) fn js_static(&self, s: &'static str) -> JsString {
+    /// Where the JS copy of a constant string is in `statics` (made at its first use).
+    pub(super) fn js_static(&self, s: &'static str) -> usize {
         let mut statics = self.statics.borrow_mut();
-        if let Some((_, js)) = statics.iter().find(|(k, _)| std::ptr::eq(*k, s)) {
-            return js.clone();
+        match statics.iter().position(|(k, _)| std::ptr::eq(*k, s)) {
+            Some(at) => at,
+            None => {
+                statics.push((s, JsString::from(s)));
+                statics.len() - 1
+            }
         }
-        let js = JsString::from(s);
-        statics.push((s, js.clone()));
-        js
     }
 }

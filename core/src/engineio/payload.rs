@@ -386,7 +386,7 @@ mod tests {
             assert!(decode(Protocol::V3, bad, true).is_err(), "{bad:?}");
         }
         let mut long = vec![0];
-        long.extend(std::iter::repeat(9).take(400));
+        long.extend(std::iter::repeat_n(9, 400));
         long.push(255);
         assert_eq!(decode(Protocol::V3, &long, true), Err(Error::BadLength));
     }

@@ -79,8 +79,8 @@ impl<H: Clone + PartialEq> Room<H> {
                 out.push(e.persist());
             }
             PacketType::Event | PacketType::BinaryEvent => {
-                let event = match socketio::read_event(packet.data) {
-                    Ok(ev) if !events::RESERVED.contains(&ev.name.as_str()) => ev,
+                let event = match packet.event() {
+                    Ok(ev) if !events::RESERVED.contains(&ev.name.as_ref()) => ev,
                     _ => {
                         self.close(i, Cause::InvalidEvent, out);
                         return true;
@@ -95,7 +95,7 @@ impl<H: Clone + PartialEq> Room<H> {
                         Head::new(plain).ns(ns)
                     }
                 };
-                let reply = match (event.name.as_str(), packet.ack_id) {
+                let reply = match (event.name.as_ref(), packet.ack_id) {
                     ("message", _) => {
                         let mut items = vec!["\"message-back\""];
                         items.extend_from_slice(&event.args);

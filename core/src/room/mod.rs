@@ -348,10 +348,10 @@ impl<H: Clone + PartialEq> Room<H> {
                 }
             }
             PacketType::Event | PacketType::BinaryEvent => {
-                let Ok(event) = socketio::read_event(packet.data) else {
+                let Ok(event) = packet.event() else {
                     return self.close(i, Cause::InvalidEvent, out);
                 };
-                if events::RESERVED.contains(&event.name.as_str()) {
+                if events::RESERVED.contains(&event.name.as_ref()) {
                     return self.close(i, Cause::ReservedEventName, out);
                 }
                 if packet.kind == PacketType::BinaryEvent {

@@ -20,7 +20,7 @@ impl<H: Clone + PartialEq> Room<H> {
         event: &socketio::Event<'_>,
         out: &mut Out<H>,
     ) {
-        match event.name.as_str() {
+        match event.name.as_ref() {
             events::CREATE_OR_JOIN => self.create_or_join(i, event.args.first().copied(), out),
             events::MESSAGE => self.relay(i, frame, data, whole, &event.args, out),
             events::BYE => self.free_seat(i, super::Leave::Bye, out),
