@@ -1,6 +1,14 @@
 // CPU profiles of the servers at saturation, for finding where the time per message goes.
 //
 //   node bench/profile.mjs [--rooms 50] [--secs 4] [--servers ours,jsdo,socketio] [--top 30] [--out DIR]
+//   node bench/profile.mjs --perf [--rooms 50] [--secs 4] [--dist DIR]   # ours and jsdo, Linux perf
+//
+// --perf: no inspector. Both workerd servers (ours, the plain-JS object) run with V8's
+// `--perf-basic-prof` (JIT code named in /tmp/perf-PID.map) and `perf record -e cpu-clock` samples
+// each over its saturation phase; printed: samples per 1,000 relayed messages by binary (workerd
+// with V8's built-ins, the kernel, JIT code: our wasm and any JS) and the symbols where ours
+// spends more or less than the plain-JS object. Needs `perf` (linux-perf); a software clock
+// event, so it works without hardware counters.
 //
 // Starts each server with the V8 inspector enabled (workerd --inspector-addr, node --inspect),
 // runs bench/driver.mjs against it, records a CPU profile (Chrome DevTools protocol) during the
@@ -192,5 +200,96 @@ async function profileServer(kind) {
   }
 }
 
-for (const s of servers) await profileServer(s);
+/** Ours or the plain-JS object under `perf record`: symbol → samples, and messages relayed. */
+async function perfServer(kind) {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmp, `perf-${kind}-`));
+  const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
+  const vars = { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_KICK_AFTER: "1000000000" };
+  let distDir = dist;
+  if (kind === "ours" && !distDir) {
+    distDir = path.join(tmp, "dist");
+    execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", distDir], {
+      cwd: ROOT,
+      stdio: "ignore",
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+  }
+  const config = kind === "ours" ? writeWorkerdConfig(dir, distDir, { vars, compatibilityDate: date }) : writeJsRelayConfig(dir, date, { vars });
+  writeFileSync(config, readFileSync(config, "utf8").replace("const config :Workerd.Config = (", 'const config :Workerd.Config = (\n  v8Flags = ["--perf-basic-prof"],'));
+  const pinned = (cpu, cmd, args) => (os.cpus().length >= 2 ? ["taskset", ["-c", cpu, cmd, ...args]] : [cmd, args]);
+  const child = spawn(...pinned("0", WORKERD, ["serve", config, "--experimental", `--socket-addr=http=127.0.0.1:${port}`]), { detached: true, stdio: "ignore", cwd: dir });
+  const data = path.join(outDir, `${kind}-R${rooms}.perf.data`);
+  try {
+    let pid = null;
+    for (let i = 0; i < 100 && !pid; i++) {
+      await sleep(100);
+      try {
+        pid = Number(execFileSync("pgrep", ["-f", `serve ${config}`]).toString().trim().split("\n").pop()) || null;
+      } catch {}
+    }
+    if (!pid) throw new Error("workerd did not start");
+    const driver = spawn(...pinned("1", process.execPath, [path.join(ROOT, "bench/driver.mjs"), "--proto", "sio", "--port", String(port), "--server-pid", String(pid), "--rooms", String(rooms), "--rate-secs", "1", "--sat-secs", String(secs), "--warm", "1"]), { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let perf = null;
+    driver.stdout.on("data", (d) => (out += d));
+    driver.stderr.on("data", (d) => {
+      const t = d.toString();
+      if (t.includes("phase sat-start")) perf = spawn("perf", ["record", "-q", "-e", "cpu-clock", "-F", "4000", "-p", String(pid), "-o", data], { stdio: "ignore" });
+      if (t.includes("phase sat-end")) perf?.kill("SIGINT");
+    });
+    await new Promise((r) => driver.on("exit", r));
+    // perf writes its file on SIGINT and exits (bounded wait).
+    for (let i = 0; i < 200 && perf && perf.exitCode === null && perf.signalCode === null; i++) await sleep(50);
+    const res = JSON.parse(out.trim().split("\n").pop());
+    const report = execFileSync("perf", ["report", "-i", data, "--no-children", "--sort", "dso,sym", "--stdio", "-F", "sample,dso,sym"], { maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] }).toString();
+    const samples = new Map();
+    for (const line of report.split("\n")) {
+      const m = /^\s*(\d+)\s+(\S.*?)\s+\[.\]\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const dso = m[2].startsWith("[JIT]") ? "JIT" : m[2];
+      // One name per function, whichever tier or instance compiled it.
+      const sym = m[3].replace(/-\d+-(turbofan|liftoff|maglev)/, "").replace(/::h[0-9a-f]{16}/g, "").replace(/ \S+\.js:\d+:\d+/, "").slice(0, 120);
+      const key = `${dso}\t${sym}`;
+      samples.set(key, (samples.get(key) ?? 0) + Number(m[1]));
+    }
+    console.log(`${kind}: ${res.sat.msgsPerSec} msgs/s, ${res.sat.cpuUsPerMsg} µs/msg under perf, ${res.sat.relayed} relayed in the window; ${data}`);
+    return { samples, relayed: res.sat.relayed };
+  } finally {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  }
+}
+
+function perfReport(a, b) {
+  const per = (x, key) => ((x.samples.get(key) ?? 0) * 1000) / x.relayed;
+  const byDso = (x) => {
+    const m = new Map();
+    for (const [k, n] of x.samples) m.set(k.split("\t")[0], (m.get(k.split("\t")[0]) ?? 0) + (n * 1000) / x.relayed);
+    return m;
+  };
+  const [da, db] = [byDso(a), byDso(b)];
+  const total = (m) => [...m.values()].reduce((s, v) => s + v, 0);
+  console.log(`\n== samples (250 µs each) per 1,000 relayed messages: ours ${total(da).toFixed(1)}, plain-JS object ${total(db).toFixed(1)}`);
+  for (const d of [...new Set([...da.keys(), ...db.keys()])].sort((x, y) => (db.get(y) ?? 0) - (db.get(x) ?? 0))) {
+    console.log(`  ${(da.get(d) ?? 0).toFixed(1).padStart(7)} ${(db.get(d) ?? 0).toFixed(1).padStart(7)}  ${d}`);
+  }
+  const keys = [...new Set([...a.samples.keys(), ...b.samples.keys()])];
+  const rows = keys.map((k) => [per(a, k) - per(b, k), per(a, k), per(b, k), k.replace("\t", "  ")]).sort((x, y) => y[0] - x[0]);
+  const line = (r) => `  ${(r[0] >= 0 ? "+" : "") + r[0].toFixed(2)}  ${r[1].toFixed(2).padStart(6)} ${r[2].toFixed(2).padStart(6)}  ${r[3]}`;
+  console.log(`-- where ours spends more (difference, ours, plain-JS; per 1,000 messages):`);
+  rows.slice(0, top).forEach((r) => console.log(line(r)));
+  console.log(`-- where the plain-JS object spends more:`);
+  rows.slice(-Math.min(top, 15)).forEach((r) => console.log(line(r)));
+}
+
+if (argv.includes("--perf")) {
+  const ours = await perfServer("ours");
+  const jsdo = await perfServer("jsdo");
+  perfReport(ours, jsdo);
+} else {
+  for (const s of servers) await profileServer(s);
+}
 process.exit(0);
