@@ -7,7 +7,8 @@
 //! # Layout
 //! Layers, each using only those before it: `json`, `base64` → `engineio` → `socketio` → `handshake`,
 //! `ids` → `room` → `server`; `ice` uses only `json`, `base64` and `ids`.
-//! - [`json`]: depth scan, validation and array splitting on raw JSON slices.
+//! - [`json`]: one pass that checks raw JSON (with the depth limit) and splits an array into raw
+//!   slices; serde_json's verdict, its reference; a depth scan.
 //! - [`base64`]: standard and URL-safe base64.
 //! - [`engineio`]: Engine.IO packets (v3 and v4): decode, open packet, binary framing, and the
 //!   long-polling payloads.
