@@ -133,7 +133,7 @@ pub enum ConfigError {
     TokenWithoutKeyId,
     /// `TURN_KEY_ID` is not 1–128 characters of `A–Z a–z 0–9 - _`.
     BadKeyId,
-    /// `TURN_API_ORIGIN` is set but is not an http(s) origin on 127.0.0.1, localhost or [::1]:
+    /// `TURN_API_ORIGIN` is set but is not an http(s) origin on 127.0.0.1, localhost or `[::1]`:
     /// the token is never sent anywhere else.
     ApiOriginNotLoopback,
 }
