@@ -232,7 +232,7 @@ fn valid_key_id(id: &str) -> bool {
 }
 
 /// `origin` without a trailing `/` when it is `http(s)://` + one of 127.0.0.1, localhost,
-/// [::1] + an optional `:port`, and nothing else (no path, user or query: so
+/// `[::1]` + an optional `:port`, and nothing else (no path, user or query: so
 /// `http://localhost@example.com` and `http://127.0.0.1.example.com` are refused).
 pub fn loopback_origin(origin: &str) -> Option<String> {
     let o = origin.strip_suffix('/').unwrap_or(origin);

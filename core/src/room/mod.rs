@@ -24,8 +24,8 @@
 //!
 //! # Layout
 //! - this file: the room, its sockets, and the dispatch of frames to the jobs below;
-//! - [`conn`]: a socket's durable state ([`Conn`]) and the settings ([`Config`]);
-//! - [`action`]: what the caller must do ([`Action`]) and why a socket closes ([`Cause`]);
+//! - `conn`: a socket's durable state ([`Conn`]) and the settings ([`Config`]);
+//! - `action`: what the caller must do ([`Action`]) and why a socket closes ([`Cause`]);
 //! - [`reply`]: the room's own events ([`Reply`]) as frames, and the `log` lines;
 //! - `seats`: the room table, departures, the resume token;
 //! - `relay`: events from connected sockets and the `message` relay;
