@@ -68,42 +68,23 @@ impl Iterator for Structural<'_> {
                 return Some((i, b));
             }
             // A string (an SDP is one long one): on to its closing quote, escapes skipped, a
-            // word at a time.
+            // word at a time. A control character is only content here (this scan does not
+            // validate).
             loop {
                 let rest = self.bytes.get(self.at..)?;
-                let k = quote_or_backslash(rest)?;
+                let k = special(rest)?;
                 let j = self.at + k;
-                if rest[k] == b'\\' {
-                    self.at = j + 2;
-                } else {
-                    self.at = j + 1;
-                    break;
+                match rest[k] {
+                    b'\\' => self.at = j + 2,
+                    b'"' => {
+                        self.at = j + 1;
+                        break;
+                    }
+                    _ => self.at = j + 1,
                 }
             }
         }
     }
-}
-
-/// The position of the first `"` or `\` in `h`, eight bytes at a time.
-fn quote_or_backslash(h: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // Non-zero exactly when some byte of `x` is zero.
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let mut skipped = 0;
-    for chunk in h.chunks_exact(8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        if zero_byte(w ^ (ONES * u64::from(b'"'))) | zero_byte(w ^ (ONES * u64::from(b'\\'))) != 0 {
-            break;
-        }
-        skipped += 8;
-    }
-    h[skipped..]
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\')
-        .map(|k| skipped + k)
 }
 
 /// The deepest nesting [`check`] allows (arrays and objects, the outermost counting as 1).
@@ -382,9 +363,12 @@ mod tests {
         for s in ["[\"abc", "[\"abc\\", "\"\\", "\"0123456789\\"] {
             assert_eq!(depth(s), 1.min(s.matches('[').count()));
         }
-        assert_eq!(quote_or_backslash(b"0123456789abcdef\"x"), Some(16));
-        assert_eq!(quote_or_backslash(b"01234567\\"), Some(8));
-        assert_eq!(quote_or_backslash(b"0123456789"), None);
+        assert_eq!(special(b"0123456789abcdef\"x"), Some(16));
+        assert_eq!(special(b"01234567\\"), Some(8));
+        assert_eq!(special(b"0123456789"), None);
+        assert_eq!(special(b"0123456789\x1f"), Some(10));
+        // A control character inside a string is content to the depth scan.
+        assert_eq!(depth("[\"a\u{1}[\"]"), 1);
     }
 
     #[test]

@@ -211,23 +211,12 @@ pub struct Event<'a> {
 }
 
 impl<'a> Packet<'a> {
-    /// The EVENT or BINARY_EVENT this packet is, from the elements [`decode`] read: as
-    /// [`read_event`] of its `data`, without reading the payload again.
+    /// The EVENT or BINARY_EVENT this packet is, `["name", args…]`, from the elements [`decode`]
+    /// read (the payload is not read again). The array must be non-empty and the name a string
+    /// or, as the reference parser allows, a number (which names no event we handle).
     pub fn event(&self) -> Result<Event<'a>, Error> {
         event_of(&self.items)
     }
-}
-
-/// Splits an EVENT payload `["name", args…]` (checked as JSON here, as [`decode`] does). The
-/// array must be non-empty and the name a string or, as the reference parser allows, a number
-/// (which names no event we handle).
-pub fn read_event(data: &str) -> Result<Event<'_>, Error> {
-    let mut items = Vec::new();
-    json::check_array(data, &mut items).map_err(|_| Error::BadPayload)?;
-    if !data.trim_start().starts_with('[') {
-        return Err(Error::BadPayload);
-    }
-    event_of(&items)
 }
 
 fn event_of<'a>(items: &[&'a str]) -> Result<Event<'a>, Error> {
@@ -508,22 +497,23 @@ mod tests {
 
     #[test]
     fn reads_event_name_and_raw_args() {
-        let e = read_event("[\"message\",{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"},2]").unwrap();
+        let event = |s: &'static str| decode(s).and_then(|p| p.event());
+        let e = event("2[\"message\",{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"},2]").unwrap();
         assert_eq!(e.name, "message");
         assert_eq!(
             e.args,
             vec!["{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}", "2"]
         );
-        let e = read_event("[\"create\\u0020or join\", \"r1\" ]").unwrap();
+        let e = event("2[\"create\\u0020or join\", \"r1\" ]").unwrap();
         assert_eq!(e.name, "create or join");
         assert_eq!(e.args, vec!["\"r1\""]);
-        assert_eq!(read_event("[]"), Err(Error::BadPayload));
+        assert_eq!(event("2[]"), Err(Error::BadPayload));
         assert_eq!(
-            read_event("[1,2]").map(|e| e.name.into_owned()),
+            event("2[1,2]").map(|e| e.name.into_owned()),
             Ok("1".to_string())
         );
-        assert_eq!(read_event("[{}]"), Err(Error::BadPayload));
-        assert_eq!(read_event("[null]"), Err(Error::BadPayload));
+        assert_eq!(event("2[{}]"), Err(Error::BadPayload));
+        assert_eq!(event("2[null]"), Err(Error::BadPayload));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Socket.IO packet grammar and the raw-JSON helpers: `socketio::decode`, `read_event`, the
+//! Socket.IO packet grammar and the raw-JSON helpers: `socketio::decode`, `Packet::event`, the
 //! server's frame encoders, and `json::check` / `check_array` / `depth` / `validate` / `split_array`.
 //!
 //! Input: arbitrary bytes, used when they are UTF-8. Invariants checked (beyond "never panics"):
@@ -9,7 +9,7 @@
 //!   than MAX_JSON_DEPTH, of the shape its type allows (`[` for events and acks, `{` for
 //!   CONNECT, `{` or `"` for CONNECT_ERROR);
 //! - re-encoding the packet in canonical form decodes to the same packet;
-//! - for EVENT / BINARY_EVENT, `read_event` agrees with serde_json on the name and argument
+//! - for EVENT / BINARY_EVENT, `Packet::event` agrees with serde_json on the name and argument
 //!   count, each argument is valid JSON, and `event_frame(name, args)` decodes back to the same
 //!   event;
 //! - `invalid_namespace_frame` for a decoded namespace decodes to a CONNECT_ERROR for it;
@@ -160,23 +160,22 @@ fn check_packet(s: &str, p: &Packet<'_>) {
 
     if matches!(p.kind, PacketType::Event | PacketType::BinaryEvent) {
         assert_eq!(Some(p.items.clone()), json::split_array(p.data), "items of {s:?}");
-        assert_eq!(p.event(), socketio::read_event(p.data), "event of {s:?}");
-        check_event(s, p.data);
+        check_event(s, p);
     } else {
         assert!(p.items.is_empty(), "{s:?}");
     }
 }
 
-fn check_event(s: &str, data: &str) {
-    let event = socketio::read_event(data);
-    let values: Option<Vec<serde_json::Value>> = serde_json::from_str(data).ok();
+fn check_event(s: &str, p: &Packet<'_>) {
+    let event = p.event();
+    let values: Option<Vec<serde_json::Value>> = serde_json::from_str(p.data).ok();
     if let Some(values) = &values {
         match (values.first(), &event) {
             (Some(serde_json::Value::String(name)), Ok(ev)) => assert_eq!(&ev.name, name, "{s:?}"),
             (Some(serde_json::Value::Number(_)), Ok(_)) => {}
             (None, Err(_)) => {}
             (Some(first), Err(_)) if !first.is_string() && !first.is_number() => {}
-            (first, ev) => panic!("read_event {ev:?} but the first element is {first:?}: {s:?}"),
+            (first, ev) => panic!("event {ev:?} but the first element is {first:?}: {s:?}"),
         }
     }
     let Ok(event) = event else { return };
@@ -190,6 +189,6 @@ fn check_event(s: &str, data: &str) {
     let inner = frame.strip_prefix('4').expect("event_frame has the Engine.IO prefix");
     let back = socketio::decode(inner).unwrap_or_else(|e| panic!("event_frame {frame:?}: {e:?}"));
     assert_eq!(back.kind, PacketType::Event);
-    let again = socketio::read_event(back.data).expect("re-read event");
+    let again = back.event().expect("re-read event");
     assert_eq!(again, event, "{frame:?}");
 }
