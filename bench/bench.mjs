@@ -329,6 +329,22 @@ async function main() {
   const REF = new Set(["wrangler"]);
   const maxRooms = Math.max(...cfg.rooms);
   let quietLeft = cfg.quietBudget;
+  /** One run: a quiet machine, a fresh server, the driver, the server stopped. */
+  const runOnce = async (kind, rooms, tag, idleWait) => {
+    quietLeft -= await waitQuiet(Math.min(quietLeft, 20));
+    let server;
+    let res;
+    try {
+      server = await startServer(kind, dist, compat);
+      res = await runDriver(server, kind === "floor" ? "floor" : "sio", rooms, tag, idleWait);
+    } catch (e) {
+      res = { fatal: String(e?.message ?? e).slice(0, 2000) };
+    } finally {
+      await server?.stop();
+    }
+    if (!res.fatal) res.errorsTotal = Object.values(res.errors).reduce((a, b) => a + b, 0);
+    return res;
+  };
   for (let rep = 0; rep < (cfg.only.has("relay") ? cfg.reps : 0); rep++) {
     for (const [ri, rooms] of cfg.rooms.entries()) {
       const kinds = cfg.servers.filter((k) => !REF.has(k) || rep < cfg.refReps);
@@ -337,18 +353,7 @@ async function main() {
       for (const kind of order) {
         const tag = `${kind.slice(0, 2)}${rep}r${rooms}x${Date.now().toString(36)}`;
         const idleWait = rep === 0 && rooms === maxRooms ? cfg.idleWait : 0;
-        quietLeft -= await waitQuiet(Math.min(quietLeft, 20));
-        let server;
-        let res;
-        try {
-          server = await startServer(kind, dist, compat);
-          res = await runDriver(server, kind === "floor" ? "floor" : "sio", rooms, tag, idleWait);
-        } catch (e) {
-          res = { fatal: String(e?.message ?? e).slice(0, 2000) };
-        } finally {
-          await server?.stop();
-        }
-        if (!res.fatal) res.errorsTotal = Object.values(res.errors).reduce((a, b) => a + b, 0);
+        const res = await runOnce(kind, rooms, tag, idleWait);
         results[kind][rooms].push(res);
         const brief = res.fatal
           ? `FATAL ${res.fatal.slice(0, 300)}`
@@ -373,18 +378,9 @@ async function main() {
       const order = k % 2 ? ["jsdo", "ours"] : ["ours", "jsdo"];
       const pair = {};
       for (const kind of order) {
-        quietLeft -= await waitQuiet(Math.min(quietLeft, 20));
-        let server;
-        try {
-          server = await startServer(kind, dist, compat);
-          const res = await runDriver(server, "sio", rooms, `pa${k}${kind.slice(0, 2)}r${rooms}x${Date.now().toString(36)}`, 0);
-          const errors = Object.values(res.errors ?? {}).reduce((a, b) => a + b, 0);
-          if (!res.fatal && !errors && !res.lost) pair[kind] = res.sat?.cpuUsPerMsg;
-        } catch (e) {
-          log(`parity pair ${k + 1} R=${rooms} ${kind}: ${String(e?.message ?? e).slice(0, 300)}`);
-        } finally {
-          await server?.stop();
-        }
+        const res = await runOnce(kind, rooms, `pa${k}${kind.slice(0, 2)}r${rooms}x${Date.now().toString(36)}`, 0);
+        if (res.fatal) log(`parity pair ${k + 1} R=${rooms} ${kind}: ${res.fatal.slice(0, 300)}`);
+        else if (!res.errorsTotal && !res.lost) pair[kind] = res.sat?.cpuUsPerMsg;
       }
       if (pair.ours && pair.jsdo) pairs[rooms].push({ ours: pair.ours, jsdo: pair.jsdo, ratio: pair.ours / pair.jsdo });
       const last = pairs[rooms].at(-1);

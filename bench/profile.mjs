@@ -19,7 +19,7 @@
 // The inspector slows the server somewhat; use these for proportions, not for the figures.
 
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -87,6 +87,31 @@ async function cdp(inspectorPort) {
   return { call, close: () => ws.close() };
 }
 
+const BENCH_VARS = { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_KICK_AFTER: "1000000000" };
+const compatibilityDate = () => /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"))[1];
+
+/** The release build to run: `--dist`, or a fresh `wrangler deploy --dry-run` (made once). */
+function ourDist() {
+  if (dist) return dist;
+  const out = path.join(tmp, "dist");
+  if (!existsSync(out)) {
+    execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out], {
+      cwd: ROOT,
+      stdio: "ignore",
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+  }
+  return out;
+}
+
+/** A workerd config for ours or the plain-JS object (the rate limit lifted, as in the benchmark). */
+function workerdConfig(kind) {
+  const dir = mkdtempSync(path.join(tmp, `${kind}-`));
+  return kind === "ours"
+    ? writeWorkerdConfig(dir, ourDist(), { vars: BENCH_VARS, compatibilityDate: compatibilityDate() })
+    : writeJsRelayConfig(dir, compatibilityDate(), { vars: BENCH_VARS });
+}
+
 function summarize(name, profile) {
   const self = new Map();
   const byKind = new Map();
@@ -130,34 +155,8 @@ async function profileServer(kind) {
   const port = await freePort();
   const inspectorPort = await freePort();
   let child;
-  if (kind === "ours") {
-    let distDir = dist;
-    if (!distDir) {
-      distDir = path.join(tmp, "dist");
-      execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", distDir], {
-        cwd: ROOT,
-        stdio: "ignore",
-        env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-      });
-    }
-    const dir = mkdtempSync(path.join(tmp, "wd-"));
-    const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-    const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
-    const config = writeWorkerdConfig(dir, distDir, {
-      vars: { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_KICK_AFTER: "1000000000" },
-      compatibilityDate: date,
-    });
-    child = spawn(WORKERD, ["serve", config, "--experimental", `--socket-addr=http=127.0.0.1:${port}`, `--inspector-addr=127.0.0.1:${inspectorPort}`], {
-      detached: true,
-      stdio: "ignore",
-    });
-  } else if (kind === "jsdo") {
-    const dir = mkdtempSync(path.join(tmp, "js-"));
-    const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-    const config = writeJsRelayConfig(dir, /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1], {
-      vars: { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_KICK_AFTER: "1000000000" },
-    });
-    child = spawn(WORKERD, ["serve", config, "--experimental", `--socket-addr=http=127.0.0.1:${port}`, `--inspector-addr=127.0.0.1:${inspectorPort}`], {
+  if (kind === "ours" || kind === "jsdo") {
+    child = spawn(WORKERD, ["serve", workerdConfig(kind), "--experimental", `--socket-addr=http=127.0.0.1:${port}`, `--inspector-addr=127.0.0.1:${inspectorPort}`], {
       detached: true,
       stdio: "ignore",
     });
@@ -203,23 +202,10 @@ async function profileServer(kind) {
 /** Ours or the plain-JS object under `perf record`: symbol → samples, and messages relayed. */
 async function perfServer(kind) {
   const port = await freePort();
-  const dir = mkdtempSync(path.join(tmp, `perf-${kind}-`));
-  const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
-  const vars = { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_KICK_AFTER: "1000000000" };
-  let distDir = dist;
-  if (kind === "ours" && !distDir) {
-    distDir = path.join(tmp, "dist");
-    execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", distDir], {
-      cwd: ROOT,
-      stdio: "ignore",
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    });
-  }
-  const config = kind === "ours" ? writeWorkerdConfig(dir, distDir, { vars, compatibilityDate: date }) : writeJsRelayConfig(dir, date, { vars });
+  const config = workerdConfig(kind);
   writeFileSync(config, readFileSync(config, "utf8").replace("const config :Workerd.Config = (", 'const config :Workerd.Config = (\n  v8Flags = ["--perf-basic-prof"],'));
   const pinned = (cpu, cmd, args) => (os.cpus().length >= 2 ? ["taskset", ["-c", cpu, cmd, ...args]] : [cmd, args]);
-  const child = spawn(...pinned("0", WORKERD, ["serve", config, "--experimental", `--socket-addr=http=127.0.0.1:${port}`]), { detached: true, stdio: "ignore", cwd: dir });
+  const child = spawn(...pinned("0", WORKERD, ["serve", config, "--experimental", `--socket-addr=http=127.0.0.1:${port}`]), { detached: true, stdio: "ignore", cwd: path.dirname(config) });
   const data = path.join(outDir, `${kind}-R${rooms}.perf.data`);
   try {
     let pid = null;
