@@ -33,7 +33,7 @@ worker-build "${args[@]}"
 # worker-build keeps the wasm name section (about 100 KB, 29 KB of gzip): left out of what is
 # uploaded, it keeps the Worker under its size budget. KEEP_WASM_NAMES=1 keeps it (profiles).
 if [ "${KEEP_WASM_NAMES:-}" != 1 ]; then
-  features=(mutable-globals sign-ext nontrapping-float-to-int bulk-memory multivalue reference-types exception-handling)
+  features=(mutable-globals sign-ext nontrapping-float-to-int bulk-memory multivalue reference-types exception-handling simd)
   "$WASM_OPT_BIN" "${features[@]/#/--enable-}" --strip-debug --strip-producers \
     "$out/index_bg.wasm" -o "$out/index_bg.wasm.stripped"
   mv "$out/index_bg.wasm.stripped" "$out/index_bg.wasm"

@@ -348,6 +348,22 @@ describe("hostile input", () => {
       assert.equal(await a.next(), eventFrame("bye", room));
       await roundTrip(a, await newcomer(room, a));
     });
+
+    // The string scan reads a frame 16 bytes at a time in the Worker (wasm SIMD), its last
+    // bytes 8 at a time and then one by one: a raw control character (below U+0020) is refused
+    // at every offset of each, both near the frame's end (q = 0) and well before it (q = 21).
+    tc("a raw control character inside a string, at every offset of the string scan", async () => {
+      const { room, a, b } = await pair();
+      const controls = ["\u0000", "\u0001", "\n", "\u001f"];
+      for (const q of [0, 21]) {
+        for (let p = 0; p < 18; p++) {
+          const g = await guest(room);
+          g.send(`42["message","${"a".repeat(p)}${controls[p % controls.length]}${"b".repeat(q)}"]`);
+          await assertClosed(g, PROTOCOL_ERROR);
+        }
+      }
+      await roundTrip(a, b);
+    });
   });
 
   describe("namespace tricks", { concurrency: CONCURRENCY }, () => {
@@ -388,6 +404,20 @@ describe("hostile input", () => {
   });
 
   describe("tolerated input changes nothing", { concurrency: CONCURRENCY }, () => {
+    // Escapes, DEL, spaces and non-ASCII text are not the end of a string wherever they fall in
+    // the scan's 16- and 8-byte blocks (a signed compare would take UTF-8's high bytes for
+    // control characters): the frame is relayed exactly, its log line echoed exactly.
+    tc("escapes and non-ASCII text at every offset of the string scan are relayed exactly", async () => {
+      const { a, b } = await pair();
+      const pieces = ['\\"', "\\\\", "\\n", "\\u0041", "\\/", " ", "\u007f", "é", "€", "😀"];
+      const strings = pieces.flatMap((x) => Array.from({ length: 34 }, (_, p) => `"${"a".repeat(p)}${x}${"b".repeat(p % 3)}"`));
+      const payload = `[${strings.join(",")}]`;
+      a.send(`42["message",${payload}]`);
+      assert.equal(await b.next(), `42["message",${payload}]`);
+      assert.equal(await a.next(), `42["log",[">>> Message from server: ","Got message:",${payload}]]`);
+      await roundTrip(a, b);
+    });
+
     tc("unknown event names are ignored", () =>
       harmless({ attack: (s) => s.send(eventFrame("hack the planet", { x: 1 })) }));
 

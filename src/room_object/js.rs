@@ -20,15 +20,78 @@ extern "C" {
     pub(super) type Utf8Encoder;
     #[wasm_bindgen(constructor, js_class = TextEncoder)]
     pub(super) fn new() -> Utf8Encoder;
-    #[wasm_bindgen(method, js_class = TextEncoder, js_name = encodeInto)]
-    pub(super) fn encode_into(
-        this: &Utf8Encoder,
-        source: &JsString,
-        dest: &Uint8Array,
-    ) -> EncodeIntoResult;
-    pub(super) type EncodeIntoResult;
-    #[wasm_bindgen(method, getter)]
-    pub(super) fn written(this: &EncodeIntoResult) -> u32;
+}
+
+#[wasm_bindgen(
+    inline_js = "export function readText(encoder, memory, message, at, room, max) {
+  if (typeof message !== 'string') return -1;
+  const units = message.length;
+  if (units > max) return -2;
+  if (units * 3 > room) return -3 - units * 3;
+  return encoder.encodeInto(message, new Uint8Array(memory.buffer, at, units * 3)).written;
+}"
+)]
+extern "C" {
+    /// A websocket message read in one call: not a string (-1), a string of more than `max`
+    /// UTF-16 units (-2), one that needs `n` bytes of room where there are `room` (-3 - n), or
+    /// the count of UTF-8 bytes it was encoded into at `at` in wasm memory.
+    #[wasm_bindgen(js_name = readText)]
+    fn read_text_js(
+        encoder: &Utf8Encoder,
+        memory: &JsValue,
+        message: &JsValue,
+        at: u32,
+        room: u32,
+        max: u32,
+    ) -> f64;
+}
+
+/// What a websocket message is, for the room.
+pub(super) enum Message<'b> {
+    /// As UTF-8, and whether it is all ASCII (then UTF-8 offsets are UTF-16 offsets).
+    Text(&'b str, bool),
+    /// Longer than the largest payload allowed (in UTF-16 units, each at least one UTF-8 byte).
+    Oversize,
+    Binary,
+}
+
+/// Reads a websocket message, a text one as UTF-8 into `buf` (reused between messages), with
+/// the platform's encoder, in one call to JS.
+pub(super) fn read_text<'b>(
+    encoder: &Utf8Encoder,
+    memory: &JsValue,
+    message: &JsValue,
+    max: usize,
+    buf: &'b mut Vec<u8>,
+) -> Message<'b> {
+    let max = u32::try_from(max).unwrap_or(u32::MAX);
+    buf.clear();
+    // At most twice: the second time with the room the first asked for.
+    for _ in 0..2 {
+        let room = buf.capacity();
+        // The offset and room of a wasm32 allocation fit in u32.
+        let at = buf.as_mut_ptr() as usize as u32;
+        let r = read_text_js(encoder, memory, message, at, room as u32, max);
+        match r {
+            -1.0 => return Message::Binary,
+            -2.0 => return Message::Oversize,
+            r if r <= -3.0 => buf.reserve(-(r + 3.0) as usize),
+            written => {
+                // SAFETY: `encodeInto` wrote `written` bytes into the view of `buf`'s own
+                // capacity it was given (never more than the view, which fits in `room`);
+                // nothing allocated between the view's making and now.
+                unsafe { buf.set_len((written as usize).min(room)) };
+                if buf.is_ascii() {
+                    // SAFETY: bytes below 0x80 are each a whole UTF-8 character.
+                    return Message::Text(unsafe { std::str::from_utf8_unchecked(buf) }, true);
+                }
+                // `encodeInto` writes well-formed UTF-8 (lone surrogates become U+FFFD), so
+                // this never fails; were it to, the empty frame is refused as invalid.
+                return Message::Text(std::str::from_utf8(buf).unwrap_or(""), false);
+            }
+        }
+    }
+    Message::Text("", true)
 }
 
 #[wasm_bindgen(

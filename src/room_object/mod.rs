@@ -81,6 +81,8 @@ struct Object {
     /// The last text frame, as UTF-8 (reused between frames).
     scratch: RefCell<Vec<u8>>,
     encoder: Utf8Encoder,
+    /// The wasm memory, as JS sees it (text frames are encoded into it).
+    memory: JsValue,
     /// Handles a failed alarm write (only reports it: the platform resets the object then).
     on_write_error: Closure<dyn FnMut(JsValue)>,
     /// The room has closed a hibernatable websocket itself (see `abort_if_empty`).
@@ -151,6 +153,7 @@ impl RoomObject {
                 }),
                 scratch: RefCell::new(Vec::new()),
                 encoder: Utf8Encoder::new(),
+                memory: wasm_bindgen::memory(),
                 on_write_error,
                 server_closed: Cell::new(false),
                 log_wakes,
@@ -288,55 +291,39 @@ impl Object {
     fn on_message(&self, ws: WebSocket, message: &JsValue, now: u64) {
         let mut inner = self.inner.borrow_mut();
         let max_payload = inner.server.config().max_payload;
-        let Some(text) = message.dyn_ref::<JsString>() else {
-            let bytes = Uint8Array::new(message);
-            let outs = if bytes.length() as usize > max_payload {
-                inner.server.on_ws_oversize(ws, now)
-            } else {
-                inner.server.on_ws_binary(ws, &bytes.to_vec(), now)
-            };
-            drop(inner);
-            return self.apply(outs, None);
-        };
-        // Every UTF-16 unit takes at least one UTF-8 byte.
-        let units = text.length() as usize;
-        if units > max_payload {
-            let outs = inner.server.on_ws_oversize(ws, now);
-            drop(inner);
-            return self.apply(outs, None);
-        }
         let mut scratch = self.scratch.borrow_mut();
-        let frame = self.utf8(text, &mut scratch);
+        let (frame, ascii) = match read_text(
+            &self.encoder,
+            &self.memory,
+            message,
+            max_payload,
+            &mut scratch,
+        ) {
+            Message::Text(frame, ascii) => (frame, ascii),
+            Message::Oversize => {
+                let outs = inner.server.on_ws_oversize(ws, now);
+                drop(inner);
+                return self.apply(outs, None);
+            }
+            Message::Binary => {
+                let bytes = Uint8Array::new(message);
+                let outs = if bytes.length() as usize > max_payload {
+                    inner.server.on_ws_oversize(ws, now)
+                } else {
+                    inner.server.on_ws_binary(ws, &bytes.to_vec(), now)
+                };
+                drop(inner);
+                return self.apply(outs, None);
+            }
+        };
         let outs = inner.server.on_ws_text(ws, frame, now);
         drop(inner);
         let incoming = Incoming {
-            js: text,
+            js: message.unchecked_ref(),
             utf8: frame,
-            // As many UTF-16 units as UTF-8 bytes: all ASCII, so byte offsets are JS offsets.
-            ascii: units == frame.len(),
+            ascii,
         };
         self.apply(outs, Some(&incoming));
-    }
-
-    /// Copies a JS string into `buf` as UTF-8 with the platform's encoder.
-    fn utf8<'b>(&self, text: &JsString, buf: &'b mut Vec<u8>) -> &'b str {
-        // At most three UTF-8 bytes per UTF-16 unit.
-        let room_for = text.length() as usize * 3;
-        buf.clear();
-        buf.reserve(room_for);
-        // SAFETY: the view covers `buf`'s own capacity, nothing allocates (which could move the
-        // buffer or grow the memory) before `encodeInto` returns, and only the bytes it reports
-        // as written are then counted as initialised.
-        let written = unsafe {
-            let view = Uint8Array::view_mut_raw(buf.as_mut_ptr(), room_for);
-            let written = self.encoder.encode_into(text, &view).written() as usize;
-            let written = written.min(room_for);
-            buf.set_len(written);
-            written
-        };
-        // `encodeInto` writes well-formed UTF-8 (lone surrogates become U+FFFD), so this never
-        // fails; were it to, the empty frame is refused as an invalid packet.
-        std::str::from_utf8(&buf[..written]).unwrap_or("")
     }
 
     /// The client's side of a socket is gone (closed or failed): the room lets it go, and the
