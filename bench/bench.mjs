@@ -68,6 +68,8 @@ const cfg = {
   callTrials: Number(val("--call-trials", QUICK ? 3 : 8)),
   // Parity pairs per R (the relay part): ours and the plain-JS object back to back.
   parityPairs: Number(val("--parity-pairs", QUICK ? 1 : 4)),
+  // Side-by-side pairs per R: ours and the plain-JS object at the same time.
+  sideBySide: Number(val("--side-by-side", QUICK ? 1 : 4)),
 };
 if (cfg.before && !cfg.servers.includes("before")) cfg.servers.splice(1, 0, "before");
 /**
@@ -388,6 +390,49 @@ async function main() {
     }
   }
 
+  // ---------- side-by-side pairs ----------
+  // Ours and the plain-JS object at the same time: both servers on the servers' CPU, both
+  // drivers on the driver's, their saturation windows opened at the same instant (--sat-at), so
+  // that whatever the machine does during those seconds falls on both alike.
+  const sideBySide = Object.fromEntries(cfg.rooms.map((r) => [r, []]));
+  const runSideBySide = async (rooms, k) => {
+    quietLeft -= await waitQuiet(Math.min(quietLeft, 20));
+    const kinds = k % 2 ? ["jsdo", "ours"] : ["ours", "jsdo"];
+    const servers = {};
+    try {
+      for (const kind of kinds) servers[kind] = await startServer(kind, dist, compat);
+      // Time for both drivers' joins and fixed-rate phases on one shared CPU, short of the
+      // ~10 s after which idle objects would be evicted before the window opens.
+      const satAt = Date.now() + 6_000 + rooms * 8;
+      const tag = (kind) => `sb${k}${kind.slice(0, 2)}r${rooms}x${Date.now().toString(36)}`;
+      const res = await Promise.all(kinds.map((kind) => runDriver(servers[kind], "sio", rooms, tag(kind), 0, ["--sat-at", String(satAt)])));
+      return Object.fromEntries(kinds.map((kind, i) => [kind, res[i]]));
+    } catch (e) {
+      return { fatal: String(e?.message ?? e).slice(0, 2000) };
+    } finally {
+      for (const server of Object.values(servers)) await server.stop();
+    }
+  };
+  for (let k = 0; k < (withParity ? cfg.sideBySide : 0); k++) {
+    for (const rooms of cfg.rooms) {
+      const got = await runSideBySide(rooms, k);
+      const bad = got.fatal ?? ["ours", "jsdo"].map((kind) => got[kind].fatal && `${kind}: ${got[kind].fatal}`).find(Boolean);
+      const faults = bad ? 0 : ["ours", "jsdo"].reduce((n, kind) => n + got[kind].lost + Object.values(got[kind].errors).reduce((a, b) => a + b, 0), 0);
+      const skew = bad ? null : Math.abs(got.ours.sat.startedAt - got.jsdo.sat.startedAt);
+      let line;
+      if (bad) line = `failed: ${bad.slice(0, 300)}`;
+      else if (faults) line = `${faults} errors or lost messages: left out`;
+      // A driver that reached the window late measured other seconds than its partner.
+      else if (skew > 100) line = `windows ${skew} ms apart: left out`;
+      else {
+        const x = { ours: got.ours.sat.cpuUsPerMsg, jsdo: got.jsdo.sat.cpuUsPerMsg };
+        sideBySide[rooms].push({ ...x, ratio: x.ours / x.jsdo });
+        line = `ours ${fmt(x.ours)}, JS ${fmt(x.jsdo)} µs/msg, ${(x.ours / x.jsdo).toFixed(3)}× (windows ${skew} ms apart)`;
+      }
+      log(`side by side ${k + 1}/${cfg.sideBySide} R=${rooms}: ${line}`);
+    }
+  }
+
   // ---------- idle wakes ----------
   const wakes = [];
   if (cfg.only.has("wakes")) {
@@ -573,18 +618,30 @@ Each section below says when it ran; a run with \`--only\` replaces only its own
 - Upload size (\`wrangler deploy --dry-run\`): ${dist.upload}, gzip ${dist.gzip}
 `;
   if (cfg.only.has("relay")) {
-    const parityRows = parity.map((x) => {
-      const ps = pairs[x.rooms] ?? [];
+    /** Medians of paired runs: µs/msg of each, and the ratio with its range. */
+    const paired = (ps) => {
       const rs = ps.map((q) => q.ratio).sort((a, b) => a - b);
-      const paired = median(rs);
-      const verdict = paired ?? x.ratio;
+      const m = median(rs);
+      return {
+        m,
+        us: ps.length ? `${fmt(median(ps.map((q) => q.ours)))} / ${fmt(median(ps.map((q) => q.jsdo)))}` : "–",
+        ratio: m == null ? "–" : `${m.toFixed(2)}× (${rs[0].toFixed(2)}–${rs.at(-1).toFixed(2)}, ${rs.length})`,
+      };
+    };
+    const mark = (m) => (m == null ? "–" : m <= 1.0 ? "✔" : "✘");
+    const parityRows = parity.map((x) => {
+      const back = paired(pairs[x.rooms] ?? []);
+      const side = paired(sideBySide[x.rooms] ?? []);
       return [
         `R = ${x.rooms}`,
         `${fmt(x.ours)} / ${fmt(x.jsdo)}`,
         `${x.ratio.toFixed(2)}×`,
-        ps.length ? `${fmt(median(ps.map((q) => q.ours)))} / ${fmt(median(ps.map((q) => q.jsdo)))}` : "–",
-        paired == null ? "–" : `${paired.toFixed(2)}× (${rs[0].toFixed(2)}–${rs.at(-1).toFixed(2)}, ${rs.length} pairs)`,
-        verdict <= 1.0 ? "✔" : "✘",
+        back.us,
+        back.ratio,
+        mark(back.m ?? x.ratio),
+        side.us,
+        side.ratio,
+        mark(side.m),
       ];
     });
     mdParts.relay = `## Relay: CPU per message against the platform floor, and against socket.io
@@ -606,12 +663,15 @@ The plain-JS object (bench/servers/workerd-js-relay.js) does the same work per m
 and Socket.IO headers, the rate bucket, \`JSON.parse\` with a depth limit of 128, the reserved names, the
 forward of the frame as it arrived and the \`Got message:\` echo cut from it.
 
-Two estimates from the same run: the sweep's medians (${cfg.reps} repetition(s), the servers rotated, so ours and the
-JS object of one repetition ran up to a few minutes apart), and ${cfg.parityPairs} pairs per R run after the sweep, ours
-and the JS object back to back (order alternating), whose paired ratios cancel the machine's drift; the verdict
-is the median paired ratio (its range beside it).
+Three estimates from the same run: the sweep's medians (${cfg.reps} repetition(s), the servers rotated, so ours and the
+JS object of one repetition ran up to a few minutes apart); ${cfg.parityPairs} pairs per R run after the sweep, ours
+and the JS object back to back (order alternating), whose paired ratios cancel the machine's drift over minutes;
+and ${cfg.sideBySide} side-by-side pairs per R, ours and the JS object at the same time (both servers on the servers'
+CPU, both drivers on the driver's, the two saturation windows opened at the same instant, a pair left out when
+they opened more than 100 ms apart), whose ratios also cancel what the machine does within seconds; each
+server then has about half a CPU. Ratios: medians of the paired ratios, their range and count in brackets.
 
-${table(["R", "sweep: ours / JS (µs/msg)", "sweep: ours ÷ JS", "pairs: ours / JS (µs/msg, medians)", "pairs: ours ÷ JS, median (range)", "≤ 1.0×"], parityRows)}
+${table(["R", "sweep: ours / JS (µs/msg)", "sweep: ours ÷ JS", "back to back: ours / JS (µs/msg, medians)", "back to back: ours ÷ JS", "≤ 1.0×", "side by side: ours / JS (µs/msg, medians)", "side by side: ours ÷ JS", "≤ 1.0×"], parityRows)}
 
 ### Against socket.io (reference; the throughput and memory targets were retired by issue 13)
 

@@ -40,6 +40,9 @@ const opt = {
   settle: 0.5,
   "idle-wait": 0, // extra seconds of idleness before a second memory reading (hibernation)
   load: 1, // 0: joins and idle memory only, no relay phases (the scale measurement)
+  // Epoch ms: the saturation window opens then (its warm-up before it), so that two drivers
+  // measure two servers side by side over the same seconds (bench.mjs's side-by-side pairs).
+  "sat-at": 0,
 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
@@ -423,12 +426,14 @@ async function phaseRate(live) {
 }
 
 async function phaseSat(live) {
+  if (opt["sat-at"]) await sleep(Math.max(0, opt["sat-at"] - opt.warm * 1000 - Date.now()));
   mode = "sat";
   for (const pair of live) {
     for (let c = 0; c < W; c++) (c < W / 2 ? pair.a : pair.b).sendRequest(c);
   }
   await sleep(opt.warm * 1000);
   const a = snapshot();
+  const startedAt = Date.now();
   process.stderr.write("phase sat-start\n"); // bench/profile.mjs profiles between these marks
   await sleep(opt["sat-secs"] * 1000);
   const b = snapshot();
@@ -440,6 +445,7 @@ async function phaseSat(live) {
   const background = d.machineBusy - d.server - d.driver;
   return {
     window: W,
+    startedAt,
     secs: round(d.wall),
     relayed: d.relayed,
     msgsPerSec: round(d.relayed / d.wall, 0),
