@@ -55,9 +55,39 @@ pub(super) enum Message<'b> {
     Binary,
 }
 
-/// Reads a websocket message, a text one as UTF-8 into `buf` (reused between messages), with
-/// the platform's encoder, in one call to JS.
-pub(super) fn read_text<'b>(
+thread_local! {
+    static ENCODER: Utf8Encoder = Utf8Encoder::new();
+    static MEMORY: JsValue = wasm_bindgen::memory();
+    /// Where text frames are read into, for every room object of this isolate: they share the
+    /// wasm memory, and a frame is done with before its handler returns. So whichever room is
+    /// busy, its frame lands in the same warm bytes (a buffer per room, 500 rooms relaying at
+    /// once read each frame into cold memory), and no room keeps a buffer of its largest frame.
+    static FRAME: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with websocket message `message` read (a text one as UTF-8, into the shared frame
+/// buffer) with the platform's encoder, in one call to JS.
+pub(super) fn with_message<R>(
+    message: &JsValue,
+    max: usize,
+    f: impl FnOnce(Message<'_>) -> R,
+) -> R {
+    FRAME.with(|shared| {
+        let mut own = Vec::new();
+        let mut shared = shared.try_borrow_mut();
+        // Never busy (handlers do not nest); were it, this frame would get a buffer of its own.
+        let buf = match shared.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut own,
+        };
+        let read = ENCODER
+            .with(|encoder| MEMORY.with(|memory| read_text(encoder, memory, message, max, buf)));
+        f(read)
+    })
+}
+
+/// Reads a websocket message, a text one as UTF-8 into `buf`, in one call to JS.
+fn read_text<'b>(
     encoder: &Utf8Encoder,
     memory: &JsValue,
     message: &JsValue,

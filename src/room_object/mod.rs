@@ -78,11 +78,6 @@ pub struct RoomObject {
 struct Object {
     state: State,
     inner: RefCell<Inner>,
-    /// The last text frame, as UTF-8 (reused between frames).
-    scratch: RefCell<Vec<u8>>,
-    encoder: Utf8Encoder,
-    /// The wasm memory, as JS sees it (text frames are encoded into it).
-    memory: JsValue,
     /// Handles a failed alarm write (only reports it: the platform resets the object then).
     on_write_error: Closure<dyn FnMut(JsValue)>,
     /// The room has closed a hibernatable websocket itself (see `abort_if_empty`).
@@ -151,9 +146,6 @@ impl RoomObject {
                     auto_response: None,
                     polling_table: false,
                 }),
-                scratch: RefCell::new(Vec::new()),
-                encoder: Utf8Encoder::new(),
-                memory: wasm_bindgen::memory(),
                 on_write_error,
                 server_closed: Cell::new(false),
                 log_wakes,
@@ -289,41 +281,36 @@ impl Object {
 
     /// A frame from a websocket: text is handed to the core as UTF-8, binary as bytes.
     fn on_message(&self, ws: WebSocket, message: &JsValue, now: u64) {
-        let mut inner = self.inner.borrow_mut();
-        let max_payload = inner.server.config().max_payload;
-        let mut scratch = self.scratch.borrow_mut();
-        let (frame, ascii) = match read_text(
-            &self.encoder,
-            &self.memory,
-            message,
-            max_payload,
-            &mut scratch,
-        ) {
-            Message::Text(frame, ascii) => (frame, ascii),
-            Message::Oversize => {
-                let outs = inner.server.on_ws_oversize(ws, now);
-                drop(inner);
-                return self.apply(outs, None);
-            }
-            Message::Binary => {
-                let bytes = Uint8Array::new(message);
-                let outs = if bytes.length() as usize > max_payload {
-                    inner.server.on_ws_oversize(ws, now)
-                } else {
-                    inner.server.on_ws_binary(ws, &bytes.to_vec(), now)
-                };
-                drop(inner);
-                return self.apply(outs, None);
-            }
-        };
-        let outs = inner.server.on_ws_text(ws, frame, now);
-        drop(inner);
-        let incoming = Incoming {
-            js: message.unchecked_ref(),
-            utf8: frame,
-            ascii,
-        };
-        self.apply(outs, Some(&incoming));
+        let max_payload = self.inner.borrow().server.config().max_payload;
+        with_message(message, max_payload, |read| {
+            let mut inner = self.inner.borrow_mut();
+            let (frame, ascii) = match read {
+                Message::Text(frame, ascii) => (frame, ascii),
+                Message::Oversize => {
+                    let outs = inner.server.on_ws_oversize(ws, now);
+                    drop(inner);
+                    return self.apply(outs, None);
+                }
+                Message::Binary => {
+                    let bytes = Uint8Array::new(message);
+                    let outs = if bytes.length() as usize > max_payload {
+                        inner.server.on_ws_oversize(ws, now)
+                    } else {
+                        inner.server.on_ws_binary(ws, &bytes.to_vec(), now)
+                    };
+                    drop(inner);
+                    return self.apply(outs, None);
+                }
+            };
+            let outs = inner.server.on_ws_text(ws, frame, now);
+            drop(inner);
+            let incoming = Incoming {
+                js: message.unchecked_ref(),
+                utf8: frame,
+                ascii,
+            };
+            self.apply(outs, Some(&incoming));
+        });
     }
 
     /// The client's side of a socket is gone (closed or failed): the room lets it go, and the
