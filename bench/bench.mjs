@@ -70,6 +70,8 @@ const cfg = {
   parityPairs: Number(val("--parity-pairs", QUICK ? 1 : 4)),
   // Side-by-side pairs per R: ours and the plain-JS object at the same time.
   sideBySide: Number(val("--side-by-side", QUICK ? 1 : 4)),
+  // Their partner: the plain-JS object (the parity verdict), or e.g. "before" (an A/B of two builds).
+  sideBySideWith: val("--side-by-side-with", "jsdo"),
 };
 if (cfg.before && !cfg.servers.includes("before")) cfg.servers.splice(1, 0, "before");
 /**
@@ -397,7 +399,8 @@ async function main() {
   const sideBySide = Object.fromEntries(cfg.rooms.map((r) => [r, []]));
   const runSideBySide = async (rooms, k) => {
     quietLeft -= await waitQuiet(Math.min(quietLeft, 20));
-    const kinds = k % 2 ? ["jsdo", "ours"] : ["ours", "jsdo"];
+    const partner = cfg.sideBySideWith;
+    const kinds = k % 2 ? [partner, "ours"] : ["ours", partner];
     const servers = {};
     try {
       for (const kind of kinds) servers[kind] = await startServer(kind, dist, compat);
@@ -406,14 +409,16 @@ async function main() {
       const satAt = Date.now() + 6_000 + rooms * 8;
       const tag = (kind) => `sb${k}${kind.slice(0, 2)}r${rooms}x${Date.now().toString(36)}`;
       const res = await Promise.all(kinds.map((kind) => runDriver(servers[kind], "sio", rooms, tag(kind), 0, ["--sat-at", String(satAt)])));
-      return Object.fromEntries(kinds.map((kind, i) => [kind, res[i]]));
+      // Filed as "ours" and "jsdo" whatever the partner is: the tally below compares those two.
+      return Object.fromEntries(kinds.map((kind, i) => [kind === "ours" ? "ours" : "jsdo", res[i]]));
     } catch (e) {
       return { fatal: String(e?.message ?? e).slice(0, 2000) };
     } finally {
       for (const server of Object.values(servers)) await server.stop();
     }
   };
-  for (let k = 0; k < (withParity ? cfg.sideBySide : 0); k++) {
+  const withSideBySide = cfg.only.has("relay") && cfg.servers.includes("ours") && (cfg.sideBySideWith !== "jsdo" || withParity);
+  for (let k = 0; k < (withSideBySide ? cfg.sideBySide : 0); k++) {
     for (const rooms of cfg.rooms) {
       const got = await runSideBySide(rooms, k);
       const bad = got.fatal ?? ["ours", "jsdo"].map((kind) => got[kind].fatal && `${kind}: ${got[kind].fatal}`).find(Boolean);
@@ -427,7 +432,7 @@ async function main() {
       else {
         const x = { ours: got.ours.sat.cpuUsPerMsg, jsdo: got.jsdo.sat.cpuUsPerMsg };
         sideBySide[rooms].push({ ...x, ratio: x.ours / x.jsdo });
-        line = `ours ${fmt(x.ours)}, JS ${fmt(x.jsdo)} µs/msg, ${(x.ours / x.jsdo).toFixed(3)}× (windows ${skew} ms apart)`;
+        line = `ours ${fmt(x.ours)}, ${NAMES[cfg.sideBySideWith] ?? cfg.sideBySideWith} ${fmt(x.jsdo)} µs/msg, ${(x.ours / x.jsdo).toFixed(3)}× (windows ${skew} ms apart)`;
       }
       log(`side by side ${k + 1}/${cfg.sideBySide} R=${rooms}: ${line}`);
     }
@@ -631,7 +636,8 @@ Each section below says when it ran; a run with \`--only\` replaces only its own
     const mark = (m) => (m == null ? "–" : m <= 1.0 ? "✔" : "✘");
     const parityRows = parity.map((x) => {
       const back = paired(pairs[x.rooms] ?? []);
-      const side = paired(sideBySide[x.rooms] ?? []);
+      // Another partner than the JS object is an A/B of builds, told in the log only.
+      const side = paired(cfg.sideBySideWith === "jsdo" ? (sideBySide[x.rooms] ?? []) : []);
       return [
         `R = ${x.rooms}`,
         `${fmt(x.ours)} / ${fmt(x.jsdo)}`,
