@@ -284,13 +284,13 @@ impl Object {
         let max_payload = self.inner.borrow().server.config().max_payload;
         with_message(message, max_payload, |read| {
             let mut inner = self.inner.borrow_mut();
-            let (frame, ascii) = match read {
-                Message::Text(frame, ascii) => (frame, ascii),
-                Message::Oversize => {
-                    let outs = inner.server.on_ws_oversize(ws, now);
-                    drop(inner);
-                    return self.apply(outs, None);
+            let (outs, incoming) = match read {
+                Message::Text(utf8, ascii) => {
+                    let outs = inner.server.on_ws_text(ws, utf8, now);
+                    let js = message.unchecked_ref();
+                    (outs, Some(Incoming { js, utf8, ascii }))
                 }
+                Message::Oversize => (inner.server.on_ws_oversize(ws, now), None),
                 Message::Binary => {
                     let bytes = Uint8Array::new(message);
                     let outs = if bytes.length() as usize > max_payload {
@@ -298,18 +298,11 @@ impl Object {
                     } else {
                         inner.server.on_ws_binary(ws, &bytes.to_vec(), now)
                     };
-                    drop(inner);
-                    return self.apply(outs, None);
+                    (outs, None)
                 }
             };
-            let outs = inner.server.on_ws_text(ws, frame, now);
             drop(inner);
-            let incoming = Incoming {
-                js: message.unchecked_ref(),
-                utf8: frame,
-                ascii,
-            };
-            self.apply(outs, Some(&incoming));
+            self.apply(outs, incoming.as_ref());
         });
     }
 
