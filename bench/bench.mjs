@@ -333,6 +333,11 @@ async function main() {
   const REF = new Set(["wrangler"]);
   const maxRooms = Math.max(...cfg.rooms);
   let quietLeft = cfg.quietBudget;
+  /** A driver result with its errors of all kinds added up (`errorsTotal`). */
+  const withErrorsTotal = (res) => {
+    if (!res.fatal) res.errorsTotal = Object.values(res.errors).reduce((a, b) => a + b, 0);
+    return res;
+  };
   /** One run: a quiet machine, a fresh server, the driver, the server stopped. */
   const runOnce = async (kind, rooms, tag, idleWait) => {
     quietLeft -= await waitQuiet(Math.min(quietLeft, 20));
@@ -346,8 +351,7 @@ async function main() {
     } finally {
       await server?.stop();
     }
-    if (!res.fatal) res.errorsTotal = Object.values(res.errors).reduce((a, b) => a + b, 0);
-    return res;
+    return withErrorsTotal(res);
   };
   for (let rep = 0; rep < (cfg.only.has("relay") ? cfg.reps : 0); rep++) {
     for (const [ri, rooms] of cfg.rooms.entries()) {
@@ -410,7 +414,7 @@ async function main() {
       const tag = (kind) => `sb${k}${kind.slice(0, 2)}r${rooms}x${Date.now().toString(36)}`;
       const res = await Promise.all(kinds.map((kind) => runDriver(servers[kind], "sio", rooms, tag(kind), 0, ["--sat-at", String(satAt)])));
       // Filed as "ours" and "jsdo" whatever the partner is: the tally below compares those two.
-      return Object.fromEntries(kinds.map((kind, i) => [kind === "ours" ? "ours" : "jsdo", res[i]]));
+      return Object.fromEntries(kinds.map((kind, i) => [kind === "ours" ? "ours" : "jsdo", withErrorsTotal(res[i])]));
     } catch (e) {
       return { fatal: String(e?.message ?? e).slice(0, 2000) };
     } finally {
@@ -422,7 +426,7 @@ async function main() {
     for (const rooms of cfg.rooms) {
       const got = await runSideBySide(rooms, k);
       const bad = got.fatal ?? ["ours", "jsdo"].map((kind) => got[kind].fatal && `${kind}: ${got[kind].fatal}`).find(Boolean);
-      const faults = bad ? 0 : ["ours", "jsdo"].reduce((n, kind) => n + got[kind].lost + Object.values(got[kind].errors).reduce((a, b) => a + b, 0), 0);
+      const faults = bad ? 0 : ["ours", "jsdo"].reduce((n, kind) => n + got[kind].errorsTotal + got[kind].lost, 0);
       const skew = bad ? null : Math.abs(got.ours.sat.startedAt - got.jsdo.sat.startedAt);
       let line;
       if (bad) line = `failed: ${bad.slice(0, 300)}`;
