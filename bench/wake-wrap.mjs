@@ -18,7 +18,7 @@
 //   wrapping the `state.storage` the object is given.
 //
 // The module the wrap imports is named in the line below; bench/lib/servers.mjs rewrites it to
-// the module it wraps (`./index.js` for our build).
+// the module it wraps (the build's `./entry.js`, or `./relay.js` for the plain-JS object).
 import Worker, { Room as Inner } from "./index.js";
 
 const say = (line) => console.log(`bench-wrap ${line}`);

@@ -30,6 +30,8 @@ if [ -f "$stamp" ] && [ -z "$(find Cargo.toml Cargo.lock src core/src core/Cargo
   exit 0
 fi
 worker-build "${args[@]}"
+# The entry module wrangler uploads: the Worker, and the Room class around the Wasm room.
+cp src/entry.mjs "$out/entry.mjs"
 # worker-build keeps the wasm name section (about 100 KB, 29 KB of gzip): left out of what is
 # uploaded, it keeps the Worker under its size budget. KEEP_WASM_NAMES=1 keeps it (profiles).
 if [ "${KEEP_WASM_NAMES:-}" != 1 ]; then

@@ -325,4 +325,58 @@ describe("Socket.IO protocol conformance (profile: --env conformance)", () => {
       });
     }
   });
+
+  // Not the suite's: the profile's crash frame (src/room_object/mod.rs, CRASH_FRAME) panics in a
+  // room, which must cost no other room its sessions (src/entry.mjs: the module is reset and each
+  // room made again from its attachments).
+  describe("A crash in one room", () => {
+    let crashy;
+    before(async () => {
+      crashy = await startServer({ args: ["--env", "conformance"], vars: { LOG_WAKES: 1 } });
+    });
+    after(async () => crashy?.stop());
+    const connectIn = async (room) => {
+      const s = await RawSocket.open(crashy, { room, autoPong: true });
+      sockets.push(s);
+      assert.ok((await s.next()).startsWith("0"));
+      s.send("40");
+      const sid = JSON.parse((await s.next()).slice(2)).sid;
+      assert.equal(await s.next(), '42["auth",{}]');
+      return { s, sid };
+    };
+    const made = () => (crashy.output().match(/\[room\] wake: object created/g) ?? []).length;
+
+    test("resets the Wasm module; every room is made again and its sockets keep their sessions", async () => {
+      const a = await connectIn("crash-a");
+      const b = await connectIn("crash-b");
+      a.s.send('42["message","before"]');
+      assert.equal(await a.s.next(), '42["message-back","before"]');
+      const rooms = made();
+      assert.equal(rooms, 2);
+
+      b.s.send('42["conformance: crash"]');
+      await waitFor(() => /Rust panic:[^]*crash frame/.test(crashy.output()), { timeout: 10_000, what: "the panic in the log" });
+
+      // Room A's next message reaches a room made again (from the socket's attachment: the
+      // session is still connected to `/`, with no new handshake), and is answered.
+      a.s.send('42["message","after"]');
+      assert.equal(await a.s.next(), '42["message-back","after"]');
+      assert.equal(made(), rooms + 1);
+      // So does the room that crashed.
+      b.s.send('42["message","after"]');
+      assert.equal(await b.s.next(), '42["message-back","after"]');
+      assert.equal(made(), rooms + 2);
+      // The same sessions: A's Socket.IO sid carries over (a connect to `/custom` is answered
+      // with it), and B is still connected to `/` (a second connect is refused, closing it).
+      a.s.send("40/custom,");
+      assert.equal(await a.s.next(), `40/custom,{"sid":"${a.sid}-custom"}`);
+      assert.equal(await a.s.next(), '42/custom,["auth",{}]');
+      b.s.send("40");
+      await b.s.closed(2_000);
+      a.s.send('42["message","still"]');
+      assert.equal(await a.s.next(), '42["message-back","still"]');
+      // Each room was made again once, not at every call.
+      assert.equal(made(), rooms + 2);
+    });
+  });
 });

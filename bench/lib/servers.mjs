@@ -192,7 +192,9 @@ const textBindings = (vars) => Object.entries(vars).map(([k, v]) => `(name = ${J
 export function writeWorkerdConfig(dir, distDir, { vars, wrap = false, compatibilityDate }) {
   mkdirSync(path.join(dir, "do"), { recursive: true });
   const modules = [];
-  if (wrap) modules.push(`(name = "wake-wrap.mjs", esModule = embed "${copyWrap(dir, "index.js")}")`);
+  // The build's one JS module: entry.js, or index.js for builds before src/entry.mjs.
+  const main = readdirSync(distDir).find((f) => f.endsWith(".js"));
+  if (wrap) modules.push(`(name = "wake-wrap.mjs", esModule = embed "${copyWrap(dir, main)}")`);
   for (const f of readdirSync(distDir)) {
     if (f.endsWith(".js")) {
       copyFileSync(path.join(distDir, f), path.join(dir, f));

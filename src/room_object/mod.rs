@@ -25,8 +25,11 @@
 //! have timed out.
 //!
 //! ## A hand-written binding, handlers synchronous where they can be
-//! The class is exported with plain `#[wasm_bindgen]` rather than workers-rs's
-//! `#[durable_object]`, whose handlers are `async` (a Promise, a task and a microtask per call)
+//! The platform's `Room` class is a small JS class (`src/entry.mjs`) around this one, `WasmRoom`,
+//! made with [`RoomObject::open`]: it forwards each handler call and, after a crash, resets the
+//! Wasm module and makes the room again (as worker-build's export wrapper does, without its new
+//! `Proxy` per call). This class is exported with plain `#[wasm_bindgen]` rather than
+//! workers-rs's `#[durable_object]`, whose handlers are `async` (a Promise, a task and a microtask per call)
 //! and copy each frame into a Rust `String` with wasm-bindgen's character-by-character loop.
 //! Websocket handlers, the alarm and GETs need not wait: the alarm is written without awaiting
 //! the write (the platform's output gate holds our outgoing frames until it is stored) and is
@@ -68,9 +71,10 @@ mod polling;
 
 use js::*;
 
-/// The Durable Object class the platform instantiates (`class_name = "Room"` in wrangler.toml;
-/// the core's `room::Room` is the state machine it drives, through `server::Server`).
-#[wasm_bindgen(js_name = Room)]
+/// The Wasm half of the Durable Object class the platform instantiates (`class_name = "Room"` in
+/// wrangler.toml, defined in `src/entry.mjs`; the core's `room::Room` is the state machine it
+/// drives, through `server::Server`).
+#[wasm_bindgen(js_name = WasmRoom)]
 pub struct RoomObject {
     object: Rc<Object>,
 }
@@ -121,14 +125,20 @@ enum Alarm {
     Known(Option<u64>),
 }
 
+/// The conformance profile only: a frame that panics, so that the tests see the module reset
+/// and every room's sessions go on (tests/conformance.test.mjs).
+#[cfg(feature = "conformance")]
+const CRASH_FRAME: &str = "42[\"conformance: crash\"]";
+
 /// Long-polling session records: one row per session.
 const CREATE_POLLING: &str =
     "CREATE TABLE IF NOT EXISTS polling (sid TEXT PRIMARY KEY, record TEXT NOT NULL)";
 
-#[wasm_bindgen(js_class = Room)]
+#[wasm_bindgen(js_class = WasmRoom)]
 impl RoomObject {
-    #[wasm_bindgen(constructor)]
-    pub fn new(state: worker_sys::DurableObjectState, env: Env) -> RoomObject {
+    /// The room object for the platform's object `state` (a static function, not a constructor:
+    /// worker-build wraps what an exported class's constructor makes in a `Proxy`).
+    pub fn open(state: worker_sys::DurableObjectState, env: Env) -> RoomObject {
         let log_wakes = config::log_wakes(&env);
         if log_wakes {
             console_log!("[room] wake: object created");
@@ -184,10 +194,19 @@ impl RoomObject {
         Ok(answer)
     }
 
+    /// Does nothing. Called after a crash, before any room is made again: the generated glue
+    /// resets a crashed module at the start of a call, which must not be a call with a pointer
+    /// into the old module's memory.
+    pub fn recover() {}
+
     #[wasm_bindgen(js_name = webSocketMessage)]
     pub fn web_socket_message(&self, ws: web_sys::WebSocket, message: JsValue) {
         let o = &self.object;
         o.trace("websocket_message");
+        #[cfg(feature = "conformance")]
+        if message.as_string().as_deref() == Some(CRASH_FRAME) {
+            panic!("the conformance profile's crash frame");
+        }
         o.load();
         // One reading of the clock for the whole event.
         let t = now();
