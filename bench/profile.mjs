@@ -87,7 +87,8 @@ async function cdp(inspectorPort) {
   return { call, close: () => ws.close() };
 }
 
-const BENCH_VARS = { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_KICK_AFTER: "1000000000" };
+// As bench.mjs's RELAY_VARS: no rate limit, and no seat-grace alarms in the saturation window.
+const BENCH_VARS = { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_KICK_AFTER: "1000000000", SEAT_GRACE: "0" };
 const compatibilityDate = () => /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"))[1];
 
 /** The release build to run: `--dist`, or a fresh `wrangler deploy --dry-run` (made once). */
