@@ -45,12 +45,13 @@ impl Object {
         self.catch_up_at(now());
     }
 
-    /// [`Object::catch_up`] as of time `at`.
-    pub(super) fn catch_up_at(&self, at: u64) {
+    /// [`Object::catch_up`] as of time `at`. Whether there was alarm work due.
+    pub(super) fn catch_up_at(&self, at: u64) -> bool {
         let due = matches!(self.inner.borrow().alarm, Alarm::Known(Some(t)) if at >= t);
         if due {
             self.run_alarm_at(at);
         }
+        due
     }
 
     pub(super) fn run_alarm(&self) {

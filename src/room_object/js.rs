@@ -22,19 +22,23 @@ extern "C" {
     pub(super) fn new() -> Utf8Encoder;
 }
 
-#[wasm_bindgen(
-    inline_js = "export function readText(encoder, memory, message, at, room, max) {
+#[wasm_bindgen(inline_js = "let view = null;
+export function readText(encoder, memory, message, at, room, max) {
   if (typeof message !== 'string') return -1;
   const units = message.length;
   if (units > max) return -2;
   if (units * 3 > room) return -3 - units * 3;
-  return encoder.encodeInto(message, new Uint8Array(memory.buffer, at, units * 3)).written;
-}"
-)]
+  if (view === null || view.byteOffset !== at || view.length !== room || view.buffer !== memory.buffer) {
+    view = new Uint8Array(memory.buffer, at, room);
+  }
+  return encoder.encodeInto(message, view).written;
+}")]
 extern "C" {
     /// A websocket message read in one call: not a string (-1), a string of more than `max`
     /// UTF-16 units (-2), one that needs `n` bytes of room where there are `room` (-3 - n), or
-    /// the count of UTF-8 bytes it was encoded into at `at` in wasm memory.
+    /// the count of UTF-8 bytes it was encoded into at `at` in wasm memory. The view of those
+    /// `room` bytes is kept for the next frame (the shared buffer stays put), and made again when
+    /// the buffer moved or grew, or the memory did.
     #[wasm_bindgen(js_name = readText)]
     fn read_text_js(
         encoder: &Utf8Encoder,
@@ -63,6 +67,29 @@ thread_local! {
     /// busy, its frame lands in the same warm bytes (a buffer per room, 500 rooms relaying at
     /// once read each frame into cold memory), and no room keeps a buffer of its largest frame.
     static FRAME: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// JS copies of the constant parts of spliced frames, made at their first use, for every
+    /// room object of this isolate.
+    static STATICS: RefCell<Vec<(&'static str, JsString)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with the JS copies of the constant strings `head` and `tail`.
+pub(super) fn with_statics<R>(
+    head: &'static str,
+    tail: &'static str,
+    f: impl FnOnce(&JsString, &JsString) -> R,
+) -> R {
+    STATICS.with(|statics| {
+        let mut statics = statics.borrow_mut();
+        let mut at = |s: &'static str| match statics.iter().position(|(k, _)| std::ptr::eq(*k, s)) {
+            Some(at) => at,
+            None => {
+                statics.push((s, JsString::from(s)));
+                statics.len() - 1
+            }
+        };
+        let (h, t) = (at(head), at(tail));
+        f(&statics[h].1, &statics[t].1)
+    })
 }
 
 /// Calls `f` with websocket message `message` read (a text one as UTF-8, into the shared frame

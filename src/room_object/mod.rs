@@ -92,8 +92,6 @@ struct Object {
     log_wakes: bool,
     /// The handler running (for those log lines).
     handler: Cell<&'static str>,
-    /// JS copies of the constant parts of spliced frames.
-    statics: RefCell<Vec<(&'static str, JsString)>>,
     /// Held long-polling GETs: the session id and the function that resolves the request's
     /// promise with its response.
     held: RefCell<Vec<(String, js_sys::Function)>>,
@@ -160,7 +158,6 @@ impl RoomObject {
                 server_closed: Cell::new(false),
                 log_wakes,
                 handler: Cell::new("constructor"),
-                statics: RefCell::new(Vec::new()),
                 held: RefCell::new(Vec::new()),
                 posting: RefCell::new(Vec::new()),
                 room_tag: RefCell::new(None),
@@ -207,12 +204,15 @@ impl RoomObject {
         if message.as_string().as_deref() == Some(CRASH_FRAME) {
             panic!("the conformance profile's crash frame");
         }
-        o.load();
+        let rebuilt = o.load();
         // One reading of the clock for the whole event.
         let t = now();
-        o.catch_up_at(t);
-        o.on_message(WebSocket::from(ws), &message, t);
-        o.sync_platform();
+        let caught_up = o.catch_up_at(t);
+        let changed = o.on_message(WebSocket::from(ws), &message, t);
+        // A relayed message leaves the alarm and the auto-response as they were (`keeps_timers`).
+        if rebuilt || caught_up || changed {
+            o.sync_platform();
+        }
     }
 
     #[wasm_bindgen(js_name = webSocketClose)]
@@ -298,8 +298,9 @@ impl Object {
         Ok(js(Response::from_websocket(pair.client)?))
     }
 
-    /// A frame from a websocket: text is handed to the core as UTF-8, binary as bytes.
-    fn on_message(&self, ws: WebSocket, message: &JsValue, now: u64) {
+    /// A frame from a websocket: text is handed to the core as UTF-8, binary as bytes. Whether
+    /// what the room did may have moved its timers (see `Out::keeps_timers`).
+    fn on_message(&self, ws: WebSocket, message: &JsValue, now: u64) -> bool {
         let max_payload = self.inner.borrow().server.config().max_payload;
         with_message(message, max_payload, |read| {
             let mut inner = self.inner.borrow_mut();
@@ -321,8 +322,10 @@ impl Object {
                 }
             };
             drop(inner);
+            let changed = !outs.iter().all(Out::keeps_timers);
             self.apply(outs, incoming.as_ref());
-        });
+            changed
+        })
     }
 
     /// The client's side of a socket is gone (closed or failed): the room lets it go, and the
@@ -346,11 +349,12 @@ impl Object {
     }
 
     /// Rebuilds the room from storage after the object was (re)created: long-polling sessions
-    /// from their records, then the websockets from their attachments.
-    fn load(&self) {
+    /// from their records, then the websockets from their attachments. Whether it did (only the
+    /// first event of an object does).
+    fn load(&self) -> bool {
         let mut inner = self.inner.borrow_mut();
         if inner.loaded {
-            return;
+            return false;
         }
         inner.loaded = true;
         let t = now();
@@ -398,6 +402,7 @@ impl Object {
             self.know_room(&name);
         }
         self.apply(outs, None);
+        true
     }
 
     /// Remembers the room's tag for log lines.

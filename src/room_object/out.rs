@@ -19,18 +19,17 @@ impl Object {
                 Out::Splice(ws, splice) => match incoming {
                     // Cut and joined as JS strings: nothing copied out of wasm memory.
                     Some(frame) if frame.ascii => {
-                        let (head, tail) =
-                            (self.js_static(splice.head), self.js_static(splice.tail));
-                        let statics = self.statics.borrow();
-                        send_spliced(
-                            raw(&ws),
-                            &statics[head].1,
-                            frame.js,
-                            splice.body.start as u32,
-                            splice.body.end as u32,
-                            &statics[tail].1,
-                        )
-                        .map_err(Error::from)
+                        with_statics(splice.head, splice.tail, |head, tail| {
+                            send_spliced(
+                                raw(&ws),
+                                head,
+                                frame.js,
+                                splice.body.start as u32,
+                                splice.body.end as u32,
+                                tail,
+                            )
+                            .map_err(Error::from)
+                        })
                     }
                     Some(frame) => ws.send_with_str(splice.build(frame.utf8)),
                     None => Ok(()),
@@ -54,18 +53,6 @@ impl Object {
                     Ok(())
                 }
             };
-        }
-    }
-
-    /// Where the JS copy of a constant string is in `statics` (made at its first use).
-    pub(super) fn js_static(&self, s: &'static str) -> usize {
-        let mut statics = self.statics.borrow_mut();
-        match statics.iter().position(|(k, _)| std::ptr::eq(*k, s)) {
-            Some(at) => at,
-            None => {
-                statics.push((s, JsString::from(s)));
-                statics.len() - 1
-            }
         }
     }
 }

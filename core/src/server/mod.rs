@@ -104,6 +104,20 @@ pub enum Out<W> {
 }
 
 impl<W> Out<W> {
+    /// Whether this out leaves the room's timers as they were: a send, or a log line. An event
+    /// whose outs all do (a relayed `message`, a frame the rate limit dropped) changed no
+    /// session's state but the time it was last heard from, so [`Server::next_alarm`] is the
+    /// same or later (an alarm set for the earlier time only fires early, see
+    /// `room::alarm_needs_write`) and [`Room::auto_response`] the same: the caller need not sync
+    /// them with the platform. Every other out comes with a change that may move them (a socket
+    /// seated, pinged, answered, opened or closed; a polling session queued, answered or saved).
+    pub fn keeps_timers(&self) -> bool {
+        matches!(
+            self,
+            Out::Send(..) | Out::Forward(_) | Out::Splice(..) | Out::SendBinary(..) | Out::Note(..)
+        )
+    }
+
     /// The out with `Forward` and `Splice` spelled out as the `Send` they stand for, given the
     /// text frame that was handled.
     pub fn with_frame(self, frame: &str) -> Out<W> {
