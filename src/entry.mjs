@@ -5,8 +5,8 @@
 // Why not worker-build's own export of the class: for panic recovery it wraps each exported
 // class in a Proxy whose `get` makes a new Proxy of the method on every call. A room handles
 // each websocket message through one such call, and the benchmark measured that wrapper at about
-// 1.5 % of the relay's CPU (bench/README.md, "Where the time goes"). This class keeps the same
-// recovery with plain methods:
+// 1.5 % of the relay's CPU (README, "Relay CPU against the platform floor"). This class keeps the
+// same recovery with plain methods:
 //
 // - A Rust panic (or any trap) leaves the Wasm module crashed: workers-rs's panic hook sets
 //   `criticalError` (as this class does for what escapes a room, see `crashed`), and the

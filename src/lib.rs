@@ -4,8 +4,9 @@
 //! - this file: the Worker's `fetch` handler. It answers what needs no state (the reference
 //!   server's HTTP errors, room-page routing, new room ids) and forwards each accepted websocket
 //!   upgrade to the room's Durable Object.
-//! - [`room_object`]: the `Room` Durable Object, thin glue between the hibernatable websocket API
-//!   and the pure state machine in `signal_core::room`.
+//! - [`room_object`]: the `Room` Durable Object's Wasm half, thin glue between the hibernatable
+//!   websocket API and the pure state machine in `signal_core::room`; its JS class, which the
+//!   platform instantiates, is `src/entry.mjs`.
 //! - [`config`]: settings from wrangler vars.
 //! - [`ice`]: `/config.json`, the page's ICE servers with TURN credentials minted per answer.
 //!

@@ -29,8 +29,9 @@
 //! made with [`RoomObject::open`]: it forwards each handler call and, after a crash, resets the
 //! Wasm module and makes the room again (as worker-build's export wrapper does, without its new
 //! `Proxy` per call). This class is exported with plain `#[wasm_bindgen]` rather than
-//! workers-rs's `#[durable_object]`, whose handlers are `async` (a Promise, a task and a microtask per call)
-//! and copy each frame into a Rust `String` with wasm-bindgen's character-by-character loop.
+//! workers-rs's `#[durable_object]`, whose handlers are `async` (a Promise, a task and a
+//! microtask per call) and copy each frame into a Rust `String` with wasm-bindgen's
+//! character-by-character loop.
 //! Websocket handlers, the alarm and GETs need not wait: the alarm is written without awaiting
 //! the write (the platform's output gate holds our outgoing frames until it is stored) and is
 //! not read back after a wake; SQLite writes are synchronous. Only a long-polling POST waits,
