@@ -15,7 +15,8 @@
 //   pointer into the old memory (`WasmRoom.recover`, which does nothing); the reset counts up
 //   `instanceId`.
 // - A room made before the reset is made again (`WasmRoom.open`), and rebuilds itself from its
-//   sockets' attachments and its storage, as after hibernation: no session is lost.
+//   sockets' attachments and its storage, as after hibernation: no websocket session is lost (a
+//   long-polling GET held at the time is: its client reconnects after its heartbeat timeout).
 //
 // The Worker's own entry point keeps worker-build's wrapper (one call per HTTP request, and it
 // resets the module too if a crash happened there first).
