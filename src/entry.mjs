@@ -79,6 +79,7 @@ export class Room {
     }
   }
 
+  // The hot path (every websocket message): spelled out, no dispatch by name.
   webSocketMessage(ws, message) {
     const room = this.live();
     try {
@@ -89,29 +90,23 @@ export class Room {
   }
 
   webSocketClose(ws, code, reason, wasClean) {
-    const room = this.live();
-    try {
-      room.webSocketClose(ws, code, reason, wasClean);
-    } catch (e) {
-      throw crashed(e);
-    }
+    callVoid(this.live(), "webSocketClose", ws, code, reason, wasClean);
   }
 
   webSocketError(ws, error) {
-    const room = this.live();
-    try {
-      room.webSocketError(ws, error);
-    } catch (e) {
-      throw crashed(e);
-    }
+    callVoid(this.live(), "webSocketError", ws, error);
   }
 
   alarm() {
-    const room = this.live();
-    try {
-      room.alarm();
-    } catch (e) {
-      throw crashed(e);
-    }
+    callVoid(this.live(), "alarm");
+  }
+}
+
+/** Handler `name` of Wasm room `room`, one that returns nothing. */
+function callVoid(room, name, ...args) {
+  try {
+    room[name](...args);
+  } catch (e) {
+    throw crashed(e);
   }
 }

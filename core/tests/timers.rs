@@ -38,32 +38,37 @@ impl Checked {
     /// A text frame from websocket `w`, `dt` ms after the last event, with the check.
     fn text(&mut self, w: u32, frame: &str, dt: u64) -> Vec<Out<u32>> {
         self.now += dt;
+        self.checked(&format!("{frame:?} from {w}"), |server, now| {
+            server.on_ws_text(w, frame, now)
+        })
+    }
+
+    /// A binary frame from websocket `w`, with the check.
+    fn binary(&mut self, w: u32, frame: &[u8]) {
+        self.checked(&format!("binary {frame:?} from {w}"), |server, now| {
+            server.on_ws_binary(w, frame, now)
+        });
+    }
+
+    /// Runs `event`; if its outs all keep the timers, checks that they did.
+    fn checked(
+        &mut self,
+        what: &str,
+        event: impl FnOnce(&mut Server<u32>, u64) -> Vec<Out<u32>>,
+    ) -> Vec<Out<u32>> {
         let alarm = self.server.next_alarm();
         let auto = self.server.room().auto_response();
-        let outs = self.server.on_ws_text(w, frame, self.now);
+        let outs = event(&mut self.server, self.now);
         if outs.iter().all(Out::keeps_timers) {
             self.kept += 1;
             let after = self.server.next_alarm();
             assert!(
                 !room::alarm_needs_write(alarm, after),
-                "{frame:?} from {w}: alarm {alarm:?} -> {after:?} with outs {outs:?}"
+                "{what}: alarm {alarm:?} -> {after:?} with outs {outs:?}"
             );
-            assert_eq!(
-                self.server.room().auto_response(),
-                auto,
-                "{frame:?} from {w}"
-            );
+            assert_eq!(self.server.room().auto_response(), auto, "{what}");
         }
         outs
-    }
-
-    fn binary(&mut self, w: u32, frame: &[u8]) {
-        let alarm = self.server.next_alarm();
-        let outs = self.server.on_ws_binary(w, frame, self.now);
-        if outs.iter().all(Out::keeps_timers) {
-            self.kept += 1;
-            assert!(!room::alarm_needs_write(alarm, self.server.next_alarm()));
-        }
     }
 
     /// The alarm, when due: pings sent; every socket's pong taken by the platform at `pong`.
