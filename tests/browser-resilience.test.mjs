@@ -319,6 +319,7 @@ describe("a call survives what networks and deploys do", { skip: chromiumMissing
         const h = await statesOf(r.page).catch(() => "closed");
         err.message += `\n--- ${r.page.url()} ---\n${JSON.stringify(h)}\n${r.logs.filter((l) => /connect_error|warn/.test(l)).join("\n")}`;
       }
+      err.message += `\n--- the server's last output ---\n${server.output().split("\n").slice(-40).join("\n")}`;
       throw err;
     } finally {
       await proxy.stop();
