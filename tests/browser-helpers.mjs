@@ -30,9 +30,21 @@ function isStaticFile(url) {
 const PUBLIC = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "public");
 
 /**
- * Loads `url` in `page`; `pending` is the page's map of requests without an answer yet. One
- * known fault of `wrangler dev`'s own proxy (its ProxyWorker, in front of the Worker) is allowed
- * for, and only that one: now and then it forwards a request and never passes on an answer
+ * The requests of `page` (either driver's) without an answer yet, each with when it was asked,
+ * kept up to date: what a load that does not end waits for.
+ */
+function unanswered(page) {
+  const pending = new Map();
+  page.on("request", (req) => pending.set(req, Date.now()));
+  page.on("response", (res) => pending.delete(res.request()));
+  page.on("requestfailed", (req) => pending.delete(req));
+  return pending;
+}
+
+/**
+ * Loads `url` in `page` (either driver's); `pending` is the page's `unanswered` map. One known
+ * fault of `wrangler dev`'s own proxy (its ProxyWorker, in front of the Worker) is allowed for,
+ * and only that one: now and then it forwards a request and never passes on an answer
  * (cloudflare/workers-sdk#3942; seen here with an instrumented ProxyWorker: the request left it,
  * none reached the Worker's workerd). When the only requests left unanswered are static files —
  * served by the assets layer, before any code of ours runs, and in production not by this
@@ -79,14 +91,8 @@ export async function openPage(browser, url, { viewport = { width: 1280, height:
     rec.sockets.push(ws);
     rec.socketOpens.push({ at: Date.now(), url: ws.url() });
   });
-  // Requests still without an answer, for a load that does not end (what it waits for).
-  const pending = new Map();
-  page.on("request", (req) => {
-    rec.requests.push({ at: Date.now(), url: req.url(), method: req.method() });
-    pending.set(req, Date.now());
-  });
-  page.on("response", (res) => pending.delete(res.request()));
-  page.on("requestfailed", (req) => pending.delete(req));
+  page.on("request", (req) => rec.requests.push({ at: Date.now(), url: req.url(), method: req.method() }));
+  const pending = unanswered(page);
   page.on("pageerror", (err) => rec.errors.push(err.message));
   page.on("console", (msg) => rec.logs.push(`${msg.type()}: ${msg.text()}`));
   rec.close = () => context.close().catch(() => {});
@@ -189,7 +195,14 @@ export async function openFirefoxPage(browser, url) {
   rec.close = () => page.close().catch(() => {});
   await page.evaluateOnNewDocument(STATE_RECORDER);
   await page.setViewport({ width: 1280, height: 720 });
-  await page.goto(url, { timeout: 20_000 });
+  const pending = unanswered(page);
+  try {
+    await load(page, url, pending);
+  } catch (err) {
+    err.message += `\n--- the page's console ---\n${rec.logs.join("\n") || "(empty)"}`;
+    await rec.close();
+    throw err;
+  }
   return rec;
 }
 
