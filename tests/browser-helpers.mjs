@@ -44,13 +44,13 @@ function unanswered(page) {
 /**
  * Loads `url` in `page` (either driver's); `pending` is the page's `unanswered` map. One known
  * fault of `wrangler dev`'s own proxy (its ProxyWorker, in front of the Worker) is allowed for,
- * and only that one: now and then it forwards a request and never passes on an answer
- * (as cloudflare/workers-sdk#3942 reports; seen here with an instrumented ProxyWorker: the request left it,
- * none reached the Worker's workerd). When the only requests left unanswered are static files —
- * served by the assets layer, before any code of ours runs, and in production not by this
- * proxy at all — the page is loaded once more, as a person would press reload, and it is said
- * in the output. Anything else unanswered (the room page, `/socket.io/`, `/config.json`) fails
- * the load, with what was still waiting.
+ * and only that one: now and then it forwards a request and never passes on an answer (as
+ * cloudflare/workers-sdk#3942 reports; seen here with an instrumented ProxyWorker: the request
+ * left it, none reached the Worker's workerd). When the only requests left unanswered are static
+ * files — served by the assets layer, before any code of ours runs, and in production not by this
+ * proxy at all — the page is loaded once more, as a person would press reload, and it is said in
+ * the output. Anything else unanswered (the room page, `/socket.io/`, `/config.json`) fails the
+ * load, with what was still waiting.
  */
 async function load(page, url, pending) {
   const LOST_AFTER = 8_000;
