@@ -77,6 +77,32 @@ describe("HTTP surface", () => {
     assert.equal((await get(`/r/${"x".repeat(65)}`)).status, 404);
   });
 
+  test("each page preloads exactly the modules its script imports, and the server answers each", async () => {
+    const file = (p) => readFileSync(path.join(ROOT, "public", p), "utf8");
+    /** The modules `entry` imports, directly or not (static `import … from "/x.js"` lines). */
+    const imports = (entry, seen = new Set()) => {
+      for (const [, dep] of file(entry).matchAll(/^import\s[^;]*?from\s+"(\/[^"]+\.js)";/gms)) {
+        if (!seen.has(dep)) imports(dep, seen.add(dep));
+      }
+      return seen;
+    };
+    for (const [html, entry] of [["index.html", "/app.js"], ["room.html", "/room.js"]]) {
+      const page = file(html);
+      assert.ok(page.includes(`<script type="module" src="${entry}"></script>`), `${html} runs ${entry}`);
+      const preloaded = [...page.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1]);
+      const needed = [...imports(entry)].filter((m) => m !== entry);
+      assert.ok(needed.length > 0, `${entry} imports modules`);
+      assert.deepEqual([...preloaded].sort(), needed.sort(), `${html}'s modulepreload links`);
+      // The scripts come first: a browser with few connections asks for them before the rest.
+      assert.ok(page.indexOf(`src="${entry}"`) < page.indexOf("modulepreload"), `${html}: ${entry} before the preloads`);
+      for (const m of preloaded) {
+        const res = await get(m);
+        assert.equal(res.status, 200, m);
+        assert.match(res.headers.get("content-type"), /javascript/, m);
+      }
+    }
+  });
+
   test("/new redirects to a fresh unguessable room every time", async () => {
     const ids = new Set();
     for (let i = 0; i < 5; i++) {
