@@ -10,7 +10,7 @@
 //   RTCPeerConnection the page makes and every `setConfiguration` it calls (the page fetches
 //   fresh servers for each call attempt and keeps them; only the policy is forced).
 
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import puppeteer from "puppeteer-core";
@@ -24,15 +24,13 @@ export { CHROMIUM, CHROMIUM_ARGS, chromiumMissing, launchChromium } from "../lib
 /** A path `public/` serves as a file (the assets layer answers it; no Worker code runs). */
 function isStaticFile(url) {
   const { pathname } = new URL(url);
-  if (pathname === "/" || pathname.includes("..")) return false;
-  return existsSync(path.join(PUBLIC, decodeURIComponent(pathname)));
+  if (pathname.includes("..")) return false;
+  const file = path.join(PUBLIC, decodeURIComponent(pathname));
+  return existsSync(file) && statSync(file).isFile();
 }
 const PUBLIC = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "public");
 
-/**
- * The requests of `page` (either driver's) without an answer yet, each with when it was asked,
- * kept up to date: what a load that does not end waits for.
- */
+/** The requests of `page` (either driver's) without an answer yet, each with when it was asked. */
 function unanswered(page) {
   const pending = new Map();
   page.on("request", (req) => pending.set(req, Date.now()));
@@ -42,17 +40,27 @@ function unanswered(page) {
 }
 
 /**
- * Loads `url` in `page` (either driver's); `pending` is the page's `unanswered` map. One known
- * fault of `wrangler dev`'s own proxy (its ProxyWorker, in front of the Worker) is allowed for,
- * and only that one: now and then it forwards a request and never passes on an answer (as
- * cloudflare/workers-sdk#3942 reports; seen here with an instrumented ProxyWorker: the request
- * left it, none reached the Worker's workerd). When the only requests left unanswered are static
- * files — served by the assets layer, before any code of ours runs, and in production not by this
- * proxy at all — the page is loaded once more, as a person would press reload, and it is said in
- * the output. Anything else unanswered (the room page, `/socket.io/`, `/config.json`) fails the
- * load, with what was still waiting.
+ * Loads `url` in `rec.page` (either driver's); a load that fails closes the page and says what was
+ * still unanswered and what the page's console said. One known fault of `wrangler dev`'s own proxy
+ * (its ProxyWorker, in front of the Worker) is allowed for, and only that one: now and then it
+ * forwards a request and never passes on an answer (as cloudflare/workers-sdk#3942 reports; seen
+ * here with an instrumented ProxyWorker: the request left it, none reached the Worker's workerd).
+ * When the only requests left unanswered are static files — served by the assets layer, before any
+ * code of ours runs, and in production not by this proxy at all — the page is loaded once more, as
+ * a person would press reload, and it is said in the output. Anything else unanswered (the room
+ * page, `/socket.io/`, `/config.json`) fails the load, with what was still waiting.
  */
-async function load(page, url, pending) {
+async function load(rec, url) {
+  try {
+    await loadAllowingProxyLoss(rec.page, url, unanswered(rec.page));
+  } catch (err) {
+    err.message += `\n--- the page's console ---\n${rec.logs.join("\n") || "(empty)"}`;
+    await rec.close();
+    throw err;
+  }
+}
+
+async function loadAllowingProxyLoss(page, url, pending) {
   const LOST_AFTER = 8_000;
   for (let attempt = 1; ; attempt++) {
     const started = Date.now();
@@ -92,17 +100,10 @@ export async function openPage(browser, url, { viewport = { width: 1280, height:
     rec.socketOpens.push({ at: Date.now(), url: ws.url() });
   });
   page.on("request", (req) => rec.requests.push({ at: Date.now(), url: req.url(), method: req.method() }));
-  const pending = unanswered(page);
   page.on("pageerror", (err) => rec.errors.push(err.message));
   page.on("console", (msg) => rec.logs.push(`${msg.type()}: ${msg.text()}`));
   rec.close = () => context.close().catch(() => {});
-  try {
-    await load(page, url, pending);
-  } catch (err) {
-    err.message += `\n--- the page's console ---\n${rec.logs.join("\n") || "(empty)"}`;
-    await rec.close();
-    throw err;
-  }
+  await load(rec, url);
   return rec;
 }
 
@@ -195,14 +196,7 @@ export async function openFirefoxPage(browser, url) {
   rec.close = () => page.close().catch(() => {});
   await page.evaluateOnNewDocument(STATE_RECORDER);
   await page.setViewport({ width: 1280, height: 720 });
-  const pending = unanswered(page);
-  try {
-    await load(page, url, pending);
-  } catch (err) {
-    err.message += `\n--- the page's console ---\n${rec.logs.join("\n") || "(empty)"}`;
-    await rec.close();
-    throw err;
-  }
+  await load(rec, url);
   return rec;
 }
 
