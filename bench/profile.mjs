@@ -24,7 +24,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { ROOT, WORKERD, freePort, stopAll, writeJsRelayConfig, writeWorkerdConfig } from "./lib/servers.mjs";
+import { ROOT, WORKERD, compatibilityDate, freePort, releaseBuild, stopAll, writeJsRelayConfig, writeWorkerdConfig } from "./lib/servers.mjs";
 
 const argv = process.argv.slice(2);
 const val = (f, d) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
@@ -89,20 +89,12 @@ async function cdp(inspectorPort) {
 
 // As bench.mjs's RELAY_VARS: no rate limit, and no seat-grace alarms in the saturation window.
 const BENCH_VARS = { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_KICK_AFTER: "1000000000", SEAT_GRACE: "0" };
-const compatibilityDate = () => /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"))[1];
 
 /** The release build to run: `--dist`, or a fresh `wrangler deploy --dry-run` (made once). */
 function ourDist() {
   if (dist) return dist;
   const out = path.join(tmp, "dist");
-  if (!existsSync(out)) {
-    execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out], {
-      cwd: ROOT,
-      stdio: "ignore",
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    });
-  }
-  return out;
+  return existsSync(out) ? out : releaseBuild(out);
 }
 
 /** A workerd config for ours or the plain-JS object (the rate limit lifted, as in the benchmark). */

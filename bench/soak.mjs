@@ -9,13 +9,12 @@
 //
 // Prints the counts (and exits 1 if any check failed). Only 127.0.0.1 is used.
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { sleep, WsPeer, seatPair } from "./lib/clients.mjs";
 import { fdCount, rssKb } from "./lib/proc.mjs";
-import { ROOT, startWorkerd, stopAll, writeWorkerdConfig } from "./lib/servers.mjs";
+import { compatibilityDate, releaseBuild, startWorkerd, stopAll, writeWorkerdConfig } from "./lib/servers.mjs";
 import { soak } from "./lib/soak.mjs";
 
 const argv = process.argv.slice(2);
@@ -42,20 +41,13 @@ setTimeout(() => {
   process.exit(2);
 }, (opts.secs + 300) * 1000).unref();
 
-const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
 let dist = val("--dist", "");
 if (!dist) {
-  dist = path.join(tmp, "dist");
   log("wrangler deploy --dry-run ...");
-  execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", dist], {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  dist = releaseBuild(path.join(tmp, "dist"), { stdio: ["ignore", "ignore", "inherit"] });
 }
 const vars = { PING_INTERVAL: String(opts.pingInterval), PING_TIMEOUT: String(opts.pingTimeout) };
-const server = await startWorkerd(writeWorkerdConfig(path.join(tmp, "w"), dist, { vars, compatibilityDate }));
+const server = await startWorkerd(writeWorkerdConfig(path.join(tmp, "w"), dist, { vars, compatibilityDate: compatibilityDate() }));
 
 // The idle level: once every room of the soak has had one call and is empty again. workerd keeps
 // memory for each object that ever ran and for each connection it ever took, after they are gone,

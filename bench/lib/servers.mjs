@@ -1,11 +1,29 @@
 // Starting and stopping the servers under test, each in its own process group.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+
+/** wrangler.toml's `compatibility_date`, for the workerd configs. */
+export function compatibilityDate() {
+  return /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"))[1];
+}
+
+/**
+ * The release build as `wrangler deploy --dry-run` uploads it, written to `outdir` (returned).
+ * `stdio` as for `execFileSync` (wrangler's own output is dropped unless asked for).
+ */
+export function releaseBuild(outdir, { stdio = "ignore" } = {}) {
+  execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    cwd: ROOT,
+    stdio,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
+  });
+  return outdir;
+}
 export const WORKERD = path.join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd");
 const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
 

@@ -11,30 +11,27 @@
 // about 8–10 KB per re-join: the runtime's, not the object's (the churn soak, bench/soak.mjs,
 // therefore reports memory beside this probe's figures rather than failing on it).
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { sleep, WsPeer, seatPair } from "../lib/clients.mjs";
 import { rssKb } from "../lib/proc.mjs";
-import { ROOT, startWorkerd, stopAll, writeJsRelayConfig, writeWorkerdConfig } from "../lib/servers.mjs";
+import { compatibilityDate, releaseBuild, startWorkerd, stopAll, writeJsRelayConfig, writeWorkerdConfig } from "../lib/servers.mjs";
 
 const [kind = "ours", n = "100", r = "5", how = "close", distArg = ""] = process.argv.slice(2);
 const N = Number(n);
 const rounds = Number(r);
-const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
+const compat = compatibilityDate();
 const tmp = mkdtempSync(path.join(os.tmpdir(), "churn-probe-"));
 const vars = { PING_INTERVAL: "2000", PING_TIMEOUT: "1500" };
 let dist = distArg;
 if (kind === "ours" && !dist) {
-  dist = path.join(tmp, "dist");
-  execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", dist], { cwd: ROOT, stdio: "ignore" });
+  dist = releaseBuild(path.join(tmp, "dist"));
 }
 const config =
   kind === "ours"
-    ? writeWorkerdConfig(path.join(tmp, "w"), dist, { vars, compatibilityDate })
-    : writeJsRelayConfig(mkdtempSync(path.join(tmp, "js-")), compatibilityDate, { vars });
+    ? writeWorkerdConfig(path.join(tmp, "w"), dist, { vars, compatibilityDate: compat })
+    : writeJsRelayConfig(mkdtempSync(path.join(tmp, "js-")), compat, { vars });
 const server = await startWorkerd(config);
 try {
   const as = [];

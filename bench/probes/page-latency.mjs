@@ -12,13 +12,12 @@
 // scripts loaded (resource timings), and the page seated alone (`body[data-phase]` `waiting`).
 // Prints the medians and ranges for each page and the ratio of the medians.
 
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS } from "../../lib/chromium.mjs";
-import { ROOT, startWorkerd, stopAll, writeSiteConfig } from "../lib/servers.mjs";
+import { compatibilityDate, releaseBuild, startWorkerd, stopAll, writeSiteConfig } from "../lib/servers.mjs";
 
 const argv = process.argv.slice(2);
 const val = (f, d) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
@@ -35,18 +34,9 @@ process.on("exit", () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"))[1];
-let dist = val("--dist", "");
-if (!dist) {
-  dist = path.join(tmp, "dist");
-  execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", dist], {
-    cwd: ROOT,
-    stdio: "ignore",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
-}
+const dist = val("--dist", "") || releaseBuild(path.join(tmp, "dist"));
 const startSite = (publicDir) =>
-  startWorkerd(writeSiteConfig(mkdtempSync(path.join(tmp, "site-")), dist, { vars: { ICE_SERVERS: "[]" }, compatibilityDate, publicDir }));
+  startWorkerd(writeSiteConfig(mkdtempSync(path.join(tmp, "site-")), dist, { vars: { ICE_SERVERS: "[]" }, compatibilityDate: compatibilityDate(), publicDir }));
 
 const sites = [
   { label: "this checkout's page (public/)", server: await startSite(undefined), runs: [] },
