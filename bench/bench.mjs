@@ -72,6 +72,9 @@ const cfg = {
   sideBySide: Number(val("--side-by-side", QUICK ? 1 : 4)),
   // Their partner: the plain-JS object (the parity verdict), or e.g. "before" (an A/B of two builds).
   sideBySideWith: val("--side-by-side-with", "jsdo"),
+  // Side-by-side pairs per R of the Wasm floor (bench/servers/workerd-js-floor.js) against the
+  // plain-JS object, for each of its two steps: the frame copied into Wasm, and also read once.
+  floorPairs: Number(val("--floor-pairs", QUICK ? 1 : 4)),
 };
 if (cfg.before && !cfg.servers.includes("before")) cfg.servers.splice(1, 0, "before");
 /**
@@ -97,6 +100,8 @@ const NAMES = {
   socketio: "socket.io",
   floor: "ws floor",
   jsdo: "JS DO on workerd",
+  "jsdo-copy": "JS DO + frame copied into Wasm",
+  "jsdo-read": "JS DO + frame copied into Wasm and read",
   before: "ours before (workerd)",
 };
 
@@ -214,6 +219,9 @@ async function startServer(kind, dist, compat, vars = BENCH_VARS) {
     case "jsdo":
       // The same lifted rate limit as ours (the object consults its bucket for every packet too).
       return startWorkerd(writeJsRelayConfig(mkdtempSync(path.join(tmp, "jsdo-")), compat.date, { vars }));
+    case "jsdo-copy":
+    case "jsdo-read":
+      return startWorkerd(writeJsRelayConfig(mkdtempSync(path.join(tmp, `${kind}-`)), compat.date, { vars, floor: kind.slice(5) }));
     case "socketio":
       return startSocketIo();
     case "floor":
@@ -411,45 +419,64 @@ async function main() {
   // Ours and the plain-JS object at the same time: both servers on the servers' CPU, both
   // drivers on the driver's, their saturation windows opened at the same instant (--sat-at), so
   // that whatever the machine does during those seconds falls on both alike.
+  // The Wasm floor's pairs run among them, the same way: the plain-JS object with a minimal Wasm
+  // step before each message (bench/servers/workerd-js-floor.js) against the plain one.
   const sideBySide = Object.fromEntries(cfg.rooms.map((r) => [r, []]));
-  const runSideBySide = async (rooms, k) => {
+  const floors = ["jsdo-read", "jsdo-copy"];
+  const floorSide = Object.fromEntries(floors.map((f) => [f, Object.fromEntries(cfg.rooms.map((r) => [r, []]))]));
+  /** `first` and `second` at the same time: both results, filed as `a` and `b`. */
+  const runSideBySide = async (rooms, k, first, second) => {
     quietLeft -= await waitQuiet(Math.min(quietLeft, 20));
-    const partner = cfg.sideBySideWith;
-    const kinds = k % 2 ? [partner, "ours"] : ["ours", partner];
+    const kinds = k % 2 ? [second, first] : [first, second];
     const servers = {};
     try {
       for (const kind of kinds) servers[kind] = await startServer(kind, dist, compat, RELAY_VARS);
       // Time for both drivers' joins and fixed-rate phases on one shared CPU, short of the
       // ~10 s after which idle objects would be evicted before the window opens.
       const satAt = Date.now() + 6_000 + rooms * 8;
-      const tag = (kind) => `sb${k}${kind.slice(0, 2)}r${rooms}x${Date.now().toString(36)}`;
+      const tag = (kind) => `sb${k}${kind.replace(/\W/g, "").slice(0, 6)}r${rooms}x${Date.now().toString(36)}`;
       const res = await Promise.all(kinds.map((kind) => runDriver(servers[kind], "sio", rooms, tag(kind), 0, ["--sat-at", String(satAt)])));
-      // Filed as "ours" and "jsdo" whatever the partner is: the tally below compares those two.
-      return Object.fromEntries(kinds.map((kind, i) => [kind === "ours" ? "ours" : "jsdo", withErrorsTotal(res[i])]));
+      return Object.fromEntries(kinds.map((kind, i) => [kind === first ? "a" : "b", withErrorsTotal(res[i])]));
     } catch (e) {
       return { fatal: String(e?.message ?? e).slice(0, 2000) };
     } finally {
       for (const server of Object.values(servers)) await server.stop();
     }
   };
+  /** One side-by-side pair, logged; its CPU per message (`a`, `b`) and ratio, unless left out. */
+  const sideBySidePair = async (rooms, k, first, second) => {
+    const got = await runSideBySide(rooms, k, first, second);
+    const bad = got.fatal ?? ["a", "b"].map((s) => got[s].fatal && `${s === "a" ? first : second}: ${got[s].fatal}`).find(Boolean);
+    const faults = bad ? 0 : ["a", "b"].reduce((n, s) => n + got[s].errorsTotal + got[s].lost, 0);
+    const skew = bad ? null : Math.abs(got.a.sat.startedAt - got.b.sat.startedAt);
+    let line;
+    let pair = null;
+    if (bad) line = `failed: ${bad.slice(0, 300)}`;
+    else if (faults) line = `${faults} errors or lost messages: left out`;
+    // A driver that reached the window late measured other seconds than its partner.
+    else if (skew > 100) line = `windows ${skew} ms apart: left out`;
+    else {
+      pair = { a: got.a.sat.cpuUsPerMsg, b: got.b.sat.cpuUsPerMsg };
+      pair.ratio = pair.a / pair.b;
+      line = `${NAMES[first] ?? first} ${fmt(pair.a)}, ${NAMES[second] ?? second} ${fmt(pair.b)} µs/msg, ${pair.ratio.toFixed(3)}× (windows ${skew} ms apart)`;
+    }
+    log(`side by side ${k + 1}/${sideBySideRounds} R=${rooms}: ${line}`);
+    return pair;
+  };
   const withSideBySide = cfg.only.has("relay") && cfg.servers.includes("ours") && (cfg.sideBySideWith !== "jsdo" || withParity);
-  for (let k = 0; k < (withSideBySide ? cfg.sideBySide : 0); k++) {
+  const withFloor = cfg.only.has("relay") && withParity;
+  const sideBySideRounds = Math.max(withSideBySide ? cfg.sideBySide : 0, withFloor ? cfg.floorPairs : 0);
+  for (let k = 0; k < sideBySideRounds; k++) {
     for (const rooms of cfg.rooms) {
-      const got = await runSideBySide(rooms, k);
-      const bad = got.fatal ?? ["ours", "jsdo"].map((kind) => got[kind].fatal && `${kind}: ${got[kind].fatal}`).find(Boolean);
-      const faults = bad ? 0 : ["ours", "jsdo"].reduce((n, kind) => n + got[kind].errorsTotal + got[kind].lost, 0);
-      const skew = bad ? null : Math.abs(got.ours.sat.startedAt - got.jsdo.sat.startedAt);
-      let line;
-      if (bad) line = `failed: ${bad.slice(0, 300)}`;
-      else if (faults) line = `${faults} errors or lost messages: left out`;
-      // A driver that reached the window late measured other seconds than its partner.
-      else if (skew > 100) line = `windows ${skew} ms apart: left out`;
-      else {
-        const x = { ours: got.ours.sat.cpuUsPerMsg, jsdo: got.jsdo.sat.cpuUsPerMsg };
-        sideBySide[rooms].push({ ...x, ratio: x.ours / x.jsdo });
-        line = `ours ${fmt(x.ours)}, ${NAMES[cfg.sideBySideWith] ?? cfg.sideBySideWith} ${fmt(x.jsdo)} µs/msg, ${(x.ours / x.jsdo).toFixed(3)}× (windows ${skew} ms apart)`;
+      if (withSideBySide && k < cfg.sideBySide) {
+        const pair = await sideBySidePair(rooms, k, "ours", cfg.sideBySideWith);
+        // Filed as "ours" and "jsdo" whatever the partner is: the tally below compares those two.
+        if (pair) sideBySide[rooms].push({ ours: pair.a, jsdo: pair.b, ratio: pair.ratio });
       }
-      log(`side by side ${k + 1}/${cfg.sideBySide} R=${rooms}: ${line}`);
+      for (const f of withFloor && k < cfg.floorPairs ? floors : []) {
+        const pair = await sideBySidePair(rooms, k, f, "jsdo");
+        if (pair) floorSide[f][rooms].push({ ours: pair.a, jsdo: pair.b, ratio: pair.ratio });
+      }
     }
   }
 
@@ -653,6 +680,7 @@ Each section below says when it ran; a run with \`--only\` replaces only its own
       const back = paired(pairs[x.rooms] ?? []);
       // Another partner than the JS object is an A/B of builds, told in the log only.
       const side = paired(cfg.sideBySideWith === "jsdo" ? (sideBySide[x.rooms] ?? []) : []);
+      const [read, copy] = floors.map((f) => paired(floorSide[f][x.rooms]));
       return [
         `R = ${x.rooms}`,
         `${fmt(x.ours)} / ${fmt(x.jsdo)}`,
@@ -663,6 +691,7 @@ Each section below says when it ran; a run with \`--only\` replaces only its own
         side.us,
         side.ratio,
         mark(side.m),
+        ...(withFloor ? [copy.ratio, read.ratio, side.m == null || read.m == null ? "–" : `${(side.m / read.m).toFixed(2)}×`] : []),
       ];
     });
     mdParts.relay = `## Relay: CPU per message against the platform floor, and against socket.io
@@ -692,8 +721,16 @@ CPU, both drivers on the driver's, the two saturation windows opened at the same
 they opened more than 100 ms apart), whose ratios also cancel what the machine does within seconds; each
 server then has about half a CPU. Ratios: medians of the paired ratios, their range and count in brackets.
 
-${table(["R", "sweep: ours / JS (µs/msg)", "sweep: ours ÷ JS", "back to back: ours / JS (µs/msg, medians)", "back to back: ours ÷ JS", "≤ 1.0×", "side by side: ours / JS (µs/msg, medians)", "side by side: ours ÷ JS", "≤ 1.0×"], parityRows)}
-
+${table(["R", "sweep: ours / JS (µs/msg)", "sweep: ours ÷ JS", "back to back: ours / JS (µs/msg, medians)", "back to back: ours ÷ JS", "≤ 1.0×", "side by side: ours / JS (µs/msg, medians)", "side by side: ours ÷ JS", "≤ 1.0×", ...(withFloor ? ["side by side: JS + frame copied into Wasm ÷ JS", "side by side: JS + copied and read ÷ JS", "ours ÷ that floor (medians)"] : [])], parityRows)}
+${withFloor ? `
+The last three columns are the floor under any room written for Wasm (bench/servers/workerd-js-floor.js,
+wasm-floor.wat), ${cfg.floorPairs} side-by-side pairs per R against the plain-JS object, run among ours: the same
+plain-JS object, calling a minimal Wasm module with each message before handling it. That call copies the frame
+into the module's memory with \`TextEncoder.encodeInto\` (as our room does), and, in the second column, the module
+also looks at every byte once, sixteen at a time, for quotes and backslashes; it decides nothing. What that
+object costs above the plain one is what a room in Wasm pays before doing any work of its own, and the last
+column is what ours costs above it (the two side-by-side medians divided).
+` : ""}
 ### Against socket.io (reference; the throughput and memory targets were retired by issue 13)
 
 ${table(["figure", "limit", ...cfg.rooms.map((r) => `R = ${r}`)], summaryRows)}
@@ -735,7 +772,7 @@ ${wakeText || "not measured"}
   console.log(`\n${md}`);
   if (cfg.write) {
     writeFileSync(path.join(ROOT, "bench/RESULTS.md"), md);
-    writeFileSync(path.join(ROOT, "bench/results.json"), JSON.stringify({ date, machine, cfg: { ...cfg, only: [...cfg.only] }, dist, results, wakes, part }, null, 1));
+    writeFileSync(path.join(ROOT, "bench/results.json"), JSON.stringify({ date, machine, cfg: { ...cfg, only: [...cfg.only] }, dist, results, sideBySide, floor: floorSide, wakes, part }, null, 1));
     log("wrote bench/RESULTS.md and bench/results.json (the latter is not committed)");
   }
 }

@@ -242,12 +242,24 @@ export function writeWorkerdConfig(dir, distDir, { vars, wrap = false, compatibi
  * A workerd config for one of the plain-JS Durable Objects in bench/servers/: `file`
  * `workerd-js-relay.js` (the platform floor: our design, hibernation and alarm heartbeats, in
  * plain JS) or `workerd-js-awake.js` (timer-driven pings, no hibernation). `vars` become text
- * bindings; `wrap` as in `writeWorkerdConfig`.
+ * bindings; `wrap` as in `writeWorkerdConfig`. `floor` ("copy" or "read"): the relay object
+ * under workerd-js-floor.js, which first hands each message to a minimal Wasm module
+ * (wasm-floor.wat, assembled here).
  */
-export function writeJsRelayConfig(dir, compatibilityDate, { file = "workerd-js-relay.js", vars = {}, wrap = false } = {}) {
+export function writeJsRelayConfig(dir, compatibilityDate, { file = "workerd-js-relay.js", vars = {}, wrap = false, floor = null } = {}) {
   mkdirSync(path.join(dir, "do"), { recursive: true });
   copyFileSync(path.join(ROOT, "bench/servers", file), path.join(dir, "relay.js"));
   const modules = [`(name = "relay.js", esModule = embed "relay.js")`];
+  if (floor) {
+    if (wrap) throw new Error("writeJsRelayConfig: floor and wrap together are not supported");
+    copyFileSync(path.join(ROOT, "bench/servers/workerd-js-floor.js"), path.join(dir, "floor.js"));
+    const wasmAs = path.join(ROOT, "node_modules/binaryen/bin/wasm-as");
+    execFileSync(wasmAs, ["--enable-reference-types", "--enable-simd", path.join(ROOT, "bench/servers/wasm-floor.wat"), "-o", path.join(dir, "floor.wasm")]);
+    // The first module is the entry point.
+    modules.unshift(`(name = "floor.js", esModule = embed "floor.js")`);
+    modules.push(`(name = "floor.wasm", wasm = embed "floor.wasm")`);
+    vars = { ...vars, FLOOR: floor };
+  }
   if (wrap) modules.unshift(`(name = "wake-wrap.mjs", esModule = embed "${copyWrap(dir, "relay.js")}")`);
   const config = path.join(dir, "config.capnp");
   writeFileSync(
