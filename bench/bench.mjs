@@ -25,6 +25,7 @@ import {
 import { idleWakes } from "./lib/wake.mjs";
 import { costAndHeartbeat, costMarkdown } from "./lib/cost-report.mjs";
 import { callMarkdown, callRun, mergeResults, pollingMarkdown, pollingRun, scaleMarkdown, scaleRun } from "./lib/parts.mjs";
+import { median } from "./lib/stats.mjs";
 
 // ---------- options ----------
 const argv = process.argv.slice(2);
@@ -231,12 +232,6 @@ async function startServer(kind, dist, compat, vars = BENCH_VARS) {
 }
 
 // ---------- statistics and formatting ----------
-function median(xs) {
-  const v = xs.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
-  if (!v.length) return null;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
 const get = (o, p) => p.split(".").reduce((a, k) => (a == null ? undefined : a[k]), o);
 
 /** The figures of the tables: key, label, path in a driver result, unit scale, better. */

@@ -12,6 +12,7 @@
 
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS } from "../../lib/chromium.mjs";
+import { median } from "./stats.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -162,11 +163,6 @@ async function trial(browsers, site, room) {
     await b?.context.close().catch(() => {});
   }
 }
-
-const median = (xs) => {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
-  return v.length ? (v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : null;
-};
 
 /** The median time of each mark over trials (the first of each name per page). */
 function medianTimeline(trials, side) {

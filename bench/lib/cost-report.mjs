@@ -10,6 +10,7 @@ import { DESIGNS, roundMs, runCall } from "./cost.mjs";
 import { detection } from "./heartbeat.mjs";
 import { PRICES, PRICES_READ, billable, dollars, monthly, vmMonthly } from "./prices.mjs";
 import { sleep } from "./clients.mjs";
+import { median } from "./stats.mjs";
 
 /** Heartbeat settings compared (ms), ours unless `server` says otherwise. */
 export const SETTINGS = [
@@ -25,11 +26,6 @@ const f = (x, d = 2) => (x == null || !Number.isFinite(x) ? "–" : x >= 1000 ? 
 const usd = (x) => (x == null ? "–" : x >= 1 ? `$${x.toFixed(2)}` : x >= 0.01 ? `$${x.toFixed(3)}` : `$${x.toFixed(4)}`);
 const table = (headers, rows) =>
   [`| ${headers.join(" | ")} |`, `|${headers.map((_, i) => (i ? "---:" : "---")).join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
-const median = (xs) => {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length ? (v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : null;
-};
-
 /**
  * `env`: { distDir, compatibilityDate, baseVars, tmp }. `quick`: fewer idle rounds and settings.
  */

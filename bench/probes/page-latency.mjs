@@ -18,6 +18,7 @@ import path from "node:path";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS } from "../../lib/chromium.mjs";
 import { compatibilityDate, releaseBuild, startWorkerd, stopAll, writeSiteConfig } from "../lib/servers.mjs";
+import { median } from "../lib/stats.mjs";
 
 const argv = process.argv.slice(2);
 const val = (f, d) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
@@ -73,10 +74,6 @@ try {
   await browser.close();
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const fmt = (xs) => `${median(xs).toFixed(0)} ms (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
 console.log(`# ${new Date().toISOString()}, ${os.cpus()[0].model}, ${os.cpus().length} cores; Chromium latency +${latency} ms per request, ${trials} trials each`);
 for (const s of sites) {
