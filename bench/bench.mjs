@@ -14,6 +14,7 @@ import {
   WORKERD,
   pin,
   pinned,
+  releaseBuild,
   startFloor,
   startSocketIo,
   startWorkerd,
@@ -21,6 +22,7 @@ import {
   stopAll,
   writeJsRelayConfig,
   writeWorkerdConfig,
+  wranglerToml,
 } from "./lib/servers.mjs";
 import { idleWakes } from "./lib/wake.mjs";
 import { costAndHeartbeat, costMarkdown } from "./lib/cost-report.mjs";
@@ -141,24 +143,9 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 const log = (...a) => console.error("[bench]", ...a);
 
 // ---------- the release build, as uploaded ----------
-function wranglerToml() {
-  const text = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(text)?.[1];
-  const vars = {};
-  const block = text.split(/^\[vars\]\s*$/m)[1]?.split(/^\[/m)[0] ?? "";
-  for (const m of block.matchAll(/^([A-Z_][A-Z0-9_]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/gm)) vars[m[1]] = m[2] ?? m[3];
-  return { date, vars };
-}
-
 function dryRun() {
-  const outdir = path.join(tmp, "dist");
   log("wrangler deploy --dry-run (runs the release build if sources changed) ...");
-  const out = execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-    timeout: 600_000,
-  }).toString();
+  const { outdir, output: out } = releaseBuild(path.join(tmp, "dist"), { stdio: ["ignore", "pipe", "pipe"] });
   const m = /Total Upload:\s*([\d.]+\s*KiB)\s*\/\s*gzip:\s*([\d.]+\s*KiB)/.exec(out);
   return { outdir, upload: m?.[1] ?? "n/a", gzip: m?.[2] ?? "n/a" };
 }

@@ -94,7 +94,7 @@ const BENCH_VARS = { RATE_BURST: "1000000000", RATE_PER_SEC: "1000000000", RATE_
 function ourDist() {
   if (dist) return dist;
   const out = path.join(tmp, "dist");
-  return existsSync(out) ? out : releaseBuild(out);
+  return existsSync(out) ? out : releaseBuild(out).outdir;
 }
 
 /** A workerd config for ours or the plain-JS object (the rate limit lifted, as in the benchmark). */

@@ -44,7 +44,7 @@ setTimeout(() => {
 let dist = val("--dist", "");
 if (!dist) {
   log("wrangler deploy --dry-run ...");
-  dist = releaseBuild(path.join(tmp, "dist"), { stdio: ["ignore", "ignore", "inherit"] });
+  dist = releaseBuild(path.join(tmp, "dist"), { stdio: ["ignore", "ignore", "inherit"] }).outdir;
 }
 const vars = { PING_INTERVAL: String(opts.pingInterval), PING_TIMEOUT: String(opts.pingTimeout) };
 const server = await startWorkerd(writeWorkerdConfig(path.join(tmp, "w"), dist, { vars, compatibilityDate: compatibilityDate() }));

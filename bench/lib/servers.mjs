@@ -7,25 +7,40 @@ import path from "node:path";
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 
-/** wrangler.toml's `compatibility_date`, for the workerd configs. */
+export const WORKERD = path.join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd");
+const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
+
+/** wrangler.toml's `compatibility_date` (`date`) and its `[vars]` (`vars`), for the workerd configs. */
+export function wranglerToml() {
+  const text = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(text)?.[1];
+  const vars = {};
+  const block = text.split(/^\[vars\]\s*$/m)[1]?.split(/^\[/m)[0] ?? "";
+  for (const m of block.matchAll(/^([A-Z_][A-Z0-9_]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/gm)) vars[m[1]] = m[2] ?? m[3];
+  return { date, vars };
+}
+
+/** wrangler.toml's `compatibility_date`. */
 export function compatibilityDate() {
-  return /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"))[1];
+  const { date } = wranglerToml();
+  if (!date) throw new Error("wrangler.toml has no compatibility_date");
+  return date;
 }
 
 /**
- * The release build as `wrangler deploy --dry-run` uploads it, written to `outdir` (returned).
- * `stdio` as for `execFileSync` (wrangler's own output is dropped unless asked for).
+ * The release build as `wrangler deploy --dry-run` uploads it, written to `outdir`; returns
+ * `outdir` and wrangler's standard output when `stdio` pipes it (as for `execFileSync`; dropped
+ * unless asked for).
  */
 export function releaseBuild(outdir, { stdio = "ignore" } = {}) {
-  execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+  const output = execFileSync(WRANGLER, ["deploy", "--dry-run", "--outdir", outdir], {
     cwd: ROOT,
     stdio,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1" },
+    timeout: 600_000,
   });
-  return outdir;
+  return { outdir, output: output?.toString() ?? "" };
 }
-export const WORKERD = path.join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd");
-const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
 
 /**
  * CPU pinning (`taskset -c`): with `pin.server` set, every server process starts on those CPUs.

@@ -26,7 +26,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), "churn-probe-"));
 const vars = { PING_INTERVAL: "2000", PING_TIMEOUT: "1500" };
 let dist = distArg;
 if (kind === "ours" && !dist) {
-  dist = releaseBuild(path.join(tmp, "dist"));
+  dist = releaseBuild(path.join(tmp, "dist")).outdir;
 }
 const config =
   kind === "ours"

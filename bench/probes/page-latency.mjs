@@ -35,7 +35,7 @@ process.on("exit", () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const dist = val("--dist", "") || releaseBuild(path.join(tmp, "dist"));
+const dist = val("--dist", "") || releaseBuild(path.join(tmp, "dist")).outdir;
 const startSite = (publicDir) =>
   startWorkerd(writeSiteConfig(mkdtempSync(path.join(tmp, "site-")), dist, { vars: { ICE_SERVERS: "[]" }, compatibilityDate: compatibilityDate(), publicDir }));
 
