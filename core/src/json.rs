@@ -103,13 +103,13 @@ pub enum Refusal {
 /// than [`MAX_DEPTH`], in one pass over the bytes: the verdict of [`depth`] and then
 /// [`validate`], the depth first (a text both too deep and invalid is too deep).
 pub fn check(s: &str) -> Result<(), Refusal> {
-    verdict(s, scan(s, None))
+    verdict(s, scan(s, None::<&mut Vec<&str>>))
 }
 
-/// [`check`], and when `s` is an array, its elements pushed onto `items` as the raw slices of
+/// [`check`], and when `s` is an array, its elements added to `items` as the raw slices of
 /// `s` they were written as (what [`split_array`] returns), in the same pass. On a refusal
 /// `items` holds what was read until then.
-pub fn check_array<'a>(s: &'a str, items: &mut Vec<&'a str>) -> Result<(), Refusal> {
+pub fn check_array<'a>(s: &'a str, items: &mut impl Extend<&'a str>) -> Result<(), Refusal> {
     verdict(s, scan(s, Some(items)))
 }
 
@@ -134,7 +134,7 @@ enum Stop {
 /// RFC 8259 as serde_json reads it: a value, then only whitespace. Containers are tracked in a
 /// 128-bit stack (bit `d - 1` set: level `d` is an object), so nothing is allocated. With
 /// `items`, the elements of an outermost array are pushed onto it.
-fn scan<'a>(s: &'a str, mut items: Option<&mut Vec<&'a str>>) -> Result<(), Stop> {
+fn scan<'a>(s: &'a str, mut items: Option<&mut impl Extend<&'a str>>) -> Result<(), Stop> {
     const _: () = assert!(MAX_DEPTH <= 128);
     let b = s.as_bytes();
     let mut i = skip_space(b, 0);
@@ -182,7 +182,7 @@ fn scan<'a>(s: &'a str, mut items: Option<&mut Vec<&'a str>>) -> Result<(), Stop
             if depth == 1 {
                 if let (Some(start), Some(items)) = (item.take(), items.as_deref_mut()) {
                     // Both ends are char boundaries: a value starts and ends at ASCII bytes.
-                    items.push(s.get(start..i).ok_or(Stop::Bad)?);
+                    items.extend(Some(s.get(start..i).ok_or(Stop::Bad)?));
                 }
             }
             if depth == 0 {
@@ -234,21 +234,103 @@ fn skip_space(b: &[u8], mut i: usize) -> usize {
 /// The end of a string whose contents start at `i`: past its closing quote. Control
 /// characters are refused, escapes checked (`\u` with four hex digits, surrogates unpaired or
 /// not, as serde_json's validation).
-fn string_end(b: &[u8], mut i: usize) -> Result<usize, Stop> {
+///
+/// Sixteen bytes at a time: one mask of a block's special bytes (`"`, `\`, below U+0020), each
+/// handled from it in order, those an escape already took skipped. An SDP is one long string
+/// with an escape pair (`\r\n`) every line, so a block is looked at once however many escapes
+/// it holds. The last bytes, fewer than sixteen, are looked at one special byte at a time.
+fn string_end(b: &[u8], i: usize) -> Result<usize, Stop> {
+    let mut i = match string_end_blocks(b, i)? {
+        Scanned::End(end) => return Ok(end),
+        Scanned::Tail(i) => i,
+    };
     loop {
         i += special(b.get(i..).ok_or(Stop::Bad)?).ok_or(Stop::Bad)?;
         match b[i] {
             b'"' => return Ok(i + 1),
-            b'\\' => match b.get(i + 1) {
-                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
-                Some(b'u') => match b.get(i + 2..i + 6) {
-                    Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => i += 6,
-                    _ => return Err(Stop::Bad),
-                },
-                _ => return Err(Stop::Bad),
-            },
+            b'\\' => i = escape_end(b, i)?,
             _ => return Err(Stop::Bad),
         }
+    }
+}
+
+/// How far [`string_end_blocks`] got.
+enum Scanned {
+    /// Past the closing quote.
+    End(usize),
+    /// Fewer than sixteen bytes are left from here (none of them read).
+    Tail(usize),
+}
+
+/// [`string_end`] over whole blocks: sixteen bytes from `i`, again and again.
+#[inline(always)]
+fn string_end_in_blocks(
+    b: &[u8],
+    mut i: usize,
+    mask: impl Fn(&[u8; 16]) -> u32,
+) -> Result<Scanned, Stop> {
+    while let Some(block) = b.get(i..).and_then(|rest| rest.first_chunk::<16>()) {
+        let base = i;
+        let mut hits = mask(block);
+        while hits != 0 {
+            let p = base + hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            // Part of an escape read already.
+            if p < i {
+                continue;
+            }
+            match b[p] {
+                b'"' => return Ok(Scanned::End(p + 1)),
+                b'\\' => i = escape_end(b, p)?,
+                _ => return Err(Stop::Bad),
+            }
+        }
+        i = i.max(base + 16);
+    }
+    Ok(Scanned::Tail(i))
+}
+
+/// [`string_end_in_blocks`] with wasm SIMD in the Worker (see [`special_simd128`] for why it
+/// may be assumed).
+#[cfg(target_arch = "wasm32")]
+#[target_feature(enable = "simd128")]
+fn string_end_blocks(b: &[u8], i: usize) -> Result<Scanned, Stop> {
+    use core::arch::wasm32::{
+        u8x16_bitmask, u8x16_eq, u8x16_lt, u8x16_splat, v128, v128_load, v128_or,
+    };
+    let (quote, backslash, space) = (u8x16_splat(b'"'), u8x16_splat(b'\\'), u8x16_splat(0x20));
+    string_end_in_blocks(b, i, |block| {
+        // SAFETY: `block` is 16 readable bytes; wasm loads need no alignment.
+        let v = unsafe { v128_load(block.as_ptr().cast::<v128>()) };
+        let hit = v128_or(
+            v128_or(u8x16_eq(v, quote), u8x16_eq(v, backslash)),
+            u8x16_lt(v, space),
+        );
+        u32::from(u8x16_bitmask(hit))
+    })
+}
+
+/// [`string_end_in_blocks`] elsewhere (the host's tests), the mask a byte at a time.
+#[cfg(not(target_arch = "wasm32"))]
+fn string_end_blocks(b: &[u8], i: usize) -> Result<Scanned, Stop> {
+    string_end_in_blocks(b, i, |block| {
+        block.iter().enumerate().fold(0, |m, (k, &c)| {
+            m | u32::from(c == b'"' || c == b'\\' || c < 0x20) << k
+        })
+    })
+}
+
+/// The end of the escape at `i` (a backslash): `\u` and four hex digits, or one of the
+/// characters JSON allows after a backslash.
+#[inline(always)]
+fn escape_end(b: &[u8], i: usize) -> Result<usize, Stop> {
+    match b.get(i + 1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(i + 2),
+        Some(b'u') => match b.get(i + 2..i + 6) {
+            Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => Ok(i + 6),
+            _ => Err(Stop::Bad),
+        },
+        _ => Err(Stop::Bad),
     }
 }
 
@@ -525,6 +607,8 @@ mod tests {
             "[\"message\",{\"type\":\"candidate\",\"label\":0,\"id\":\"0\",\"candidate\":\"candidate:1 1 udp 2122260223 192.168.1.2 54321 typ host\"}]",
             "{\"a\":[1,-2.5e+3,true,false,null,\"\\u0041\\n\"],\"b\":{}}",
             " [ [ ] , { \"k\" : \"v\" } , 0 ] ",
+            // Escapes on and across the scan's 16-byte block boundaries, as in an SDP.
+            "[\"v=0\\r\\no=- 4611731400430051336 2 IN IP4 127.0.0.1\\r\\ns=-\\r\\na=\\u0041\\\\\\\"x\\/\"]",
         ];
         let alphabet = b"[]{}\",:\\ -+.0123456789eEtfnulrsa\t\n\r\x01\x1f\x7f/";
         let mut tried = 0;

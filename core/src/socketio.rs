@@ -66,8 +66,11 @@ pub struct Packet<'a> {
     pub data: &'a str,
     /// EVENT and BINARY_EVENT: the payload array's elements, as the raw slices of `data` they
     /// were written as (read in the same pass that checked the payload). Empty otherwise.
-    pub items: Vec<&'a str>,
+    pub items: Items<'a>,
 }
+
+/// An event's elements: the few an event has (`["message", {…}]`) need no allocation.
+pub type Items<'a> = smallvec::SmallVec<[&'a str; 4]>;
 
 /// Why a text is not a valid Socket.IO packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,15 +175,15 @@ pub fn decode(s: &str) -> Result<Packet<'_>, Error> {
 
 /// The payload shape each packet type allows (as the reference parser's `isPayloadValid`), and
 /// an event's elements.
-fn check_payload(kind: PacketType, data: &str) -> Result<Vec<&str>, Error> {
+fn check_payload(kind: PacketType, data: &str) -> Result<Items<'_>, Error> {
     if data.is_empty() {
         return match kind {
-            PacketType::Connect | PacketType::Disconnect => Ok(Vec::new()),
+            PacketType::Connect | PacketType::Disconnect => Ok(Items::new()),
             _ => Err(Error::BadPayload),
         };
     }
     // One pass over the JSON; too deep is refused before anything else, whatever the shape.
-    let mut items = Vec::new();
+    let mut items = Items::new();
     let checked = match kind {
         PacketType::Event | PacketType::BinaryEvent => json::check_array(data, &mut items),
         _ => json::check(data),
@@ -202,24 +205,25 @@ fn check_payload(kind: PacketType, data: &str) -> Result<Vec<&str>, Error> {
     }
 }
 
-/// An event's name and its arguments as raw JSON slices.
+/// An event's name and its arguments as raw JSON slices (of the frame `'a`, listed in the
+/// packet `'p`).
 #[derive(Debug, PartialEq, Eq)]
-pub struct Event<'a> {
+pub struct Event<'p, 'a> {
     /// Borrowed from the frame unless the name holds escapes.
     pub name: Cow<'a, str>,
-    pub args: Vec<&'a str>,
+    pub args: &'p [&'a str],
 }
 
 impl<'a> Packet<'a> {
     /// The EVENT or BINARY_EVENT this packet is, `["name", args…]`, from the elements [`decode`]
     /// read (the payload is not read again). The array must be non-empty and the name a string
     /// or, as the reference parser allows, a number (which names no event we handle).
-    pub fn event(&self) -> Result<Event<'a>, Error> {
+    pub fn event(&self) -> Result<Event<'_, 'a>, Error> {
         event_of(&self.items)
     }
 }
 
-fn event_of<'a>(items: &[&'a str]) -> Result<Event<'a>, Error> {
+fn event_of<'p, 'a>(items: &'p [&'a str]) -> Result<Event<'p, 'a>, Error> {
     let (name, args) = items.split_first().ok_or(Error::BadPayload)?;
     let name = match name.as_bytes().first() {
         // A checked JSON string without escapes is its text between the quotes.
@@ -230,10 +234,7 @@ fn event_of<'a>(items: &[&'a str]) -> Result<Event<'a>, Error> {
         Some(b'-' | b'0'..=b'9') => Cow::Borrowed(*name),
         _ => return Err(Error::BadPayload),
     };
-    Ok(Event {
-        name,
-        args: args.to_vec(),
-    })
+    Ok(Event { name, args })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,9 +398,9 @@ mod tests {
         // An event's elements as serde_json splits them.
         let items = match kind {
             PacketType::Event | PacketType::BinaryEvent => {
-                json::split_array(data).unwrap_or_default()
+                json::split_array(data).unwrap_or_default().into()
             }
-            _ => Vec::new(),
+            _ => Items::new(),
         };
         Packet {
             kind,
@@ -497,21 +498,22 @@ mod tests {
 
     #[test]
     fn reads_event_name_and_raw_args() {
-        let event = |s: &'static str| decode(s).and_then(|p| p.event());
-        let e = event("2[\"message\",{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"},2]").unwrap();
-        assert_eq!(e.name, "message");
+        // The name, and the arguments as they were written.
+        let event = |s: &'static str| {
+            decode(s).and_then(|p| p.event().map(|e| (e.name.into_owned(), e.args.to_vec())))
+        };
+        let (name, args) =
+            event("2[\"message\",{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"},2]").unwrap();
+        assert_eq!(name, "message");
         assert_eq!(
-            e.args,
+            args,
             vec!["{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}", "2"]
         );
-        let e = event("2[\"create\\u0020or join\", \"r1\" ]").unwrap();
-        assert_eq!(e.name, "create or join");
-        assert_eq!(e.args, vec!["\"r1\""]);
+        let (name, args) = event("2[\"create\\u0020or join\", \"r1\" ]").unwrap();
+        assert_eq!(name, "create or join");
+        assert_eq!(args, vec!["\"r1\""]);
         assert_eq!(event("2[]"), Err(Error::BadPayload));
-        assert_eq!(
-            event("2[1,2]").map(|e| e.name.into_owned()),
-            Ok("1".to_string())
-        );
+        assert_eq!(event("2[1,2]").map(|e| e.0), Ok("1".to_string()));
         assert_eq!(event("2[{}]"), Err(Error::BadPayload));
         assert_eq!(event("2[null]"), Err(Error::BadPayload));
     }

@@ -159,7 +159,7 @@ fn check_packet(s: &str, p: &Packet<'_>) {
     }
 
     if matches!(p.kind, PacketType::Event | PacketType::BinaryEvent) {
-        assert_eq!(Some(p.items.clone()), json::split_array(p.data), "items of {s:?}");
+        assert_eq!(Some(p.items.to_vec()), json::split_array(p.data), "items of {s:?}");
         check_event(s, p);
     } else {
         assert!(p.items.is_empty(), "{s:?}");

@@ -31,12 +31,15 @@ export function readText(encoder, memory, message, at, room, max) {
   if (view === null || view.byteOffset !== at || view.length !== room || view.buffer !== memory.buffer) {
     view = new Uint8Array(memory.buffer, at, room);
   }
-  return encoder.encodeInto(message, view).written;
+  const written = encoder.encodeInto(message, view).written;
+  return written * 2 + (written === units ? 1 : 0);
 }")]
 extern "C" {
     /// A websocket message read in one call: not a string (-1), a string of more than `max`
     /// UTF-16 units (-2), one that needs `n` bytes of room where there are `room` (-3 - n), or
-    /// the count of UTF-8 bytes it was encoded into at `at` in wasm memory. The view of those
+    /// twice the count of UTF-8 bytes it was encoded into at `at` in wasm memory, plus one if
+    /// that count is its count of UTF-16 units (then every character is ASCII: any other takes
+    /// more bytes than units, a surrogate pair's four against two). The view of those
     /// `room` bytes is kept for the next frame (the shared buffer stays put), and made again when
     /// the buffer moved or grew, or the memory did.
     #[wasm_bindgen(js_name = readText)]
@@ -133,13 +136,15 @@ fn read_text<'b>(
             -1.0 => return Message::Binary,
             -2.0 => return Message::Oversize,
             r if r <= -3.0 => buf.reserve(-(r + 3.0) as usize),
-            written => {
+            r => {
+                let (written, ascii) = ((r as usize) / 2, (r as usize) % 2 == 1);
                 // SAFETY: `encodeInto` wrote `written` bytes into the view of `buf`'s own
                 // capacity it was given (never more than the view, which fits in `room`);
                 // nothing allocated between the view's making and now.
-                unsafe { buf.set_len((written as usize).min(room)) };
-                if buf.is_ascii() {
-                    // SAFETY: bytes below 0x80 are each a whole UTF-8 character.
+                unsafe { buf.set_len(written.min(room)) };
+                if ascii {
+                    // SAFETY: as many bytes as UTF-16 units means every unit was one byte,
+                    // below 0x80, each a whole UTF-8 character.
                     return Message::Text(unsafe { std::str::from_utf8_unchecked(buf) }, true);
                 }
                 // `encodeInto` writes well-formed UTF-8 (lone surrogates become U+FFFD), so

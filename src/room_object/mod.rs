@@ -197,8 +197,9 @@ impl RoomObject {
     /// into the old module's memory.
     pub fn recover() {}
 
+    /// `now`: the clock as the class read it (`Date.now()`), one reading for the whole event.
     #[wasm_bindgen(js_name = webSocketMessage)]
-    pub fn web_socket_message(&self, ws: web_sys::WebSocket, message: JsValue) {
+    pub fn web_socket_message(&self, ws: web_sys::WebSocket, message: JsValue, now: f64) {
         let o = &self.object;
         o.trace("websocket_message");
         #[cfg(feature = "conformance")]
@@ -206,8 +207,7 @@ impl RoomObject {
             panic!("the conformance profile's crash frame");
         }
         let rebuilt = o.load();
-        // One reading of the clock for the whole event.
-        let t = now();
+        let t = now as u64;
         let caught_up = o.catch_up_at(t);
         let changed = o.on_message(WebSocket::from(ws), &message, t);
         // A relayed message leaves the alarm and the auto-response as they were (`keeps_timers`).

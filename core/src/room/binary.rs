@@ -55,7 +55,7 @@ impl<H: Clone + PartialEq> Room<H> {
         i: usize,
         attachments: usize,
         data: &str,
-        event: &socketio::Event<'_>,
+        event: &socketio::Event<'_, '_>,
         out: &mut Out<H>,
     ) {
         let mut held = None;
@@ -67,7 +67,7 @@ impl<H: Clone + PartialEq> Room<H> {
                     .frame(data);
                 held = Some(HeldBinary::new(to, header, attachments));
             }
-            self.reply(i, Reply::GotMessage(&event.args), out);
+            self.reply(i, Reply::GotMessage(event.args), out);
         }
         self.expect_attachments(i, attachments, held);
     }

@@ -98,13 +98,13 @@ impl<H: Clone + PartialEq> Room<H> {
                 let reply = match (event.name.as_ref(), packet.ack_id) {
                     ("message", _) => {
                         let mut items = vec!["\"message-back\""];
-                        items.extend_from_slice(&event.args);
+                        items.extend_from_slice(event.args);
                         Some(head(PacketType::Event, PacketType::BinaryEvent).array(&items))
                     }
                     ("message-with-ack", Some(id)) => Some(
                         head(PacketType::Ack, PacketType::BinaryAck)
                             .ack_id(Some(id))
-                            .array(&event.args),
+                            .array(event.args),
                     ),
                     _ => None,
                 };

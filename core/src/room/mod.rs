@@ -255,29 +255,33 @@ impl<H: Clone + PartialEq> Room<H> {
     /// A text frame from a socket.
     pub fn on_text(&mut self, handle: &H, frame: &str, now: u64) -> Out<H> {
         let mut out = Vec::new();
-        let Some(i) = self.frame_in(handle, frame.len(), now, &mut out) else {
-            return out;
+        self.on_text_into(handle, frame, now, &mut out);
+        out
+    }
+
+    /// [`Room::on_text`], its actions added to `out` (a caller handling frame after frame keeps
+    /// one vector for all).
+    pub fn on_text_into(&mut self, handle: &H, frame: &str, now: u64, out: &mut Out<H>) {
+        let Some(i) = self.frame_in(handle, frame.len(), now, out) else {
+            return;
         };
         if self.entries[i].binary.owed > 0 {
-            self.close(i, Cause::ExpectedBinary, &mut out);
-            return out;
+            return self.close(i, Cause::ExpectedBinary, out);
         }
         let Ok(packet) = engineio::decode(frame) else {
-            self.close(i, Cause::InvalidEngineIoPacket, &mut out);
-            return out;
+            return self.close(i, Cause::InvalidEngineIoPacket, out);
         };
         match packet {
-            engineio::Packet::Message(sio) => self.on_socketio(i, frame, sio, now, &mut out),
+            engineio::Packet::Message(sio) => self.on_socketio(i, frame, sio, now, out),
             engineio::Packet::Ping(_) | engineio::Packet::Pong(_) => {
-                self.on_heartbeat(i, packet, &mut out)
+                self.on_heartbeat(i, packet, out)
             }
-            engineio::Packet::Close => self.close(i, Cause::ClientClosed, &mut out),
+            engineio::Packet::Close => self.close(i, Cause::ClientClosed, out),
             engineio::Packet::Noop => {}
             engineio::Packet::Open(_) | engineio::Packet::Upgrade => {
-                self.close(i, Cause::UnexpectedEngineIoPacket, &mut out)
+                self.close(i, Cause::UnexpectedEngineIoPacket, out)
             }
         }
-        out
     }
 
     /// A binary frame from a socket: an attachment of the last binary packet.

@@ -17,12 +17,12 @@ impl<H: Clone + PartialEq> Room<H> {
         frame: &str,
         data: &str,
         whole: bool,
-        event: &socketio::Event<'_>,
+        event: &socketio::Event<'_, '_>,
         out: &mut Out<H>,
     ) {
         match event.name.as_ref() {
             events::CREATE_OR_JOIN => self.create_or_join(i, event.args.first().copied(), out),
-            events::MESSAGE => self.relay(i, frame, data, whole, &event.args, out),
+            events::MESSAGE => self.relay(i, frame, data, whole, event.args, out),
             events::BYE => self.free_seat(i, super::Leave::Bye, out),
             _ => {}
         }

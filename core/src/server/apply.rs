@@ -17,7 +17,11 @@ impl<W: Clone + PartialEq> Server<W> {
 
     /// The room's actions carried out: websocket ones passed on, polling ones queued; then
     /// held GETs answered and changed records saved.
-    pub(super) fn finish(&mut self, actions: Vec<Action<Peer<W>>>, frame: Option<&str>) -> Outs<W> {
+    pub(super) fn finish(
+        &mut self,
+        actions: impl IntoIterator<Item = Action<Peer<W>>, IntoIter: ExactSizeIterator>,
+        frame: Option<&str>,
+    ) -> Outs<W> {
         let mut outs = self.apply(actions, frame);
         if !self.polls.is_empty() {
             self.flush(&mut outs);
@@ -26,7 +30,12 @@ impl<W: Clone + PartialEq> Server<W> {
         outs
     }
 
-    pub(super) fn apply(&mut self, actions: Vec<Action<Peer<W>>>, frame: Option<&str>) -> Outs<W> {
+    pub(super) fn apply(
+        &mut self,
+        actions: impl IntoIterator<Item = Action<Peer<W>>, IntoIter: ExactSizeIterator>,
+        frame: Option<&str>,
+    ) -> Outs<W> {
+        let actions = actions.into_iter();
         let mut outs = Vec::with_capacity(actions.len());
         for action in actions {
             match action {

@@ -42,7 +42,7 @@ pub use polling::Polling;
 use crate::engineio;
 use crate::engineio::payload::{self, Body, Frame};
 use crate::handshake;
-use crate::room::{Cause, Config, Conn, Note, Room, Splice};
+use crate::room::{Action, Cause, Config, Conn, Note, Room, Splice};
 
 /// Milliseconds a poll is held once the upgrade probe is answered: the client pauses polling
 /// then and sends `5` once its poll is back, so the poll is released with a noop soon (the
@@ -153,6 +153,8 @@ struct Session<W> {
 pub struct Server<W> {
     room: Room<Peer<W>>,
     polls: BTreeMap<String, Session<W>>,
+    /// The room's actions for a websocket text frame (empty between frames, kept for its room).
+    actions: Vec<Action<Peer<W>>>,
 }
 
 type Outs<W> = Vec<Out<W>>;
@@ -162,6 +164,7 @@ impl<W: Clone + PartialEq> Server<W> {
         Server {
             room: Room::new(cfg),
             polls: BTreeMap::new(),
+            actions: Vec::new(),
         }
     }
 
@@ -283,8 +286,12 @@ impl<W: Clone + PartialEq> Server<W> {
         if let Some(sid) = self.probe_of(&ws) {
             return self.on_probe_text(&sid, ws, frame);
         }
-        let actions = self.room.on_text(&Peer::Ws(ws), frame, now);
-        self.finish(actions, Some(frame))
+        let mut actions = std::mem::take(&mut self.actions);
+        self.room
+            .on_text_into(&Peer::Ws(ws), frame, now, &mut actions);
+        let outs = self.finish(actions.drain(..), Some(frame));
+        self.actions = actions;
+        outs
     }
 
     /// A binary frame from a websocket.

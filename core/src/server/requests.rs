@@ -102,7 +102,7 @@ impl<W: Clone + PartialEq> Server<W> {
                 Some(t) => a.with_frame(t),
                 None => a,
             });
-            outs.extend(self.apply(actions.collect(), None));
+            outs.extend(self.apply(actions.collect::<Vec<_>>(), None));
         }
         self.flush(&mut outs);
         self.save_changed(&mut outs);
