@@ -28,7 +28,7 @@ export function readText(encoder, memory, message, at, room, max) {
   const units = message.length;
   if (units > max) return -2;
   if (units * 3 > room) return -3 - units * 3;
-  if (view === null || view.byteOffset !== at || view.length !== room || view.buffer !== memory.buffer) {
+  if (view === null || view.byteOffset !== at || view.length !== room) {
     view = new Uint8Array(memory.buffer, at, room);
   }
   const written = encoder.encodeInto(message, view).written;
@@ -41,7 +41,9 @@ extern "C" {
     /// that count is its count of UTF-16 units (then every character is ASCII: any other takes
     /// more bytes than units, a surrogate pair's four against two). The view of those
     /// `room` bytes is kept for the next frame (the shared buffer stays put), and made again when
-    /// the buffer moved or grew, or the memory did.
+    /// the buffer moved or grew, or the memory did (growing detaches the memory's old
+    /// `ArrayBuffer`, and a view of a detached buffer has length 0: no `memory.buffer` call,
+    /// a call into the engine, is needed to see it).
     #[wasm_bindgen(js_name = readText)]
     fn read_text_js(
         encoder: &Utf8Encoder,
@@ -157,7 +159,16 @@ fn read_text<'b>(
 }
 
 #[wasm_bindgen(
-    inline_js = "export function sendSpliced(ws, head, frame, start, end, tail) { ws.send(head + frame.slice(start, end) + tail); }"
+    inline_js = "export function sendSpliced(ws, head, frame, start, end, tail) {
+  ws.send(head + frame.slice(start, end) + tail);
+}
+export function sendRelayed(to, frame, from, head, start, end, tail) {
+  try {
+    to.send(frame);
+  } finally {
+    from.send(head + frame.slice(start, end) + tail);
+  }
+}"
 )]
 extern "C" {
     /// Sends `head` + `frame[start..end]` + `tail` (UTF-16 offsets) on `ws`: a frame cut from
@@ -167,6 +178,19 @@ extern "C" {
         ws: &RawSocket,
         head: &JsString,
         frame: &JsString,
+        start: u32,
+        end: u32,
+        tail: &JsString,
+    ) -> Result<(), JsValue>;
+
+    /// The relay in one call: `frame` as it is on `to`, then `head` + `frame[start..end]` +
+    /// `tail` on `from` (sent even if the first send failed).
+    #[wasm_bindgen(catch, js_name = sendRelayed)]
+    pub(super) fn send_relayed(
+        to: &RawSocket,
+        frame: &JsString,
+        from: &RawSocket,
+        head: &JsString,
         start: u32,
         end: u32,
         tail: &JsString,

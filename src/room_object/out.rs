@@ -8,13 +8,32 @@ impl Object {
     /// forward sends as it is and a splice is cut from. A failed send means the socket is
     /// already gone; its close event follows and is handled there.
     pub(super) fn apply(&self, outs: Vec<Out<WebSocket>>, incoming: Option<&Incoming<'_>>) {
-        for out in outs {
+        let mut outs = outs.into_iter().peekable();
+        while let Some(out) = outs.next() {
             let _ = match out {
                 Out::Send(ws, frame) => ws.send_with_str(frame),
-                Out::Forward(ws) => match incoming {
-                    Some(frame) => raw(&ws).send_js_string(frame.js).map_err(Error::from),
+                Out::Forward(to) => match (incoming, outs.peek()) {
+                    // The relay: the frame to the other seat, its echo to the sender, in one
+                    // call out of the module.
+                    (Some(frame), Some(Out::Splice(from, splice))) if frame.ascii => {
+                        let sent = with_statics(splice.head, splice.tail, |head, tail| {
+                            send_relayed(
+                                raw(&to),
+                                frame.js,
+                                raw(from),
+                                head,
+                                splice.body.start as u32,
+                                splice.body.end as u32,
+                                tail,
+                            )
+                            .map_err(Error::from)
+                        });
+                        outs.next();
+                        sent
+                    }
+                    (Some(frame), _) => raw(&to).send_js_string(frame.js).map_err(Error::from),
                     // Only a text frame is ever forwarded.
-                    None => Ok(()),
+                    (None, _) => Ok(()),
                 },
                 Out::Splice(ws, splice) => match incoming {
                     // Cut and joined as JS strings: nothing copied out of wasm memory.
