@@ -352,11 +352,15 @@ impl Object {
     /// Rebuilds the room from storage after the object was (re)created: long-polling sessions
     /// from their records, then the websockets from their attachments. Whether it did (only the
     /// first event of an object does).
+    #[inline]
     fn load(&self) -> bool {
+        !self.inner.borrow().loaded && self.rebuild()
+    }
+
+    /// [`Object::load`]'s work, out of line: every event asks, only the first does it.
+    #[inline(never)]
+    fn rebuild(&self) -> bool {
         let mut inner = self.inner.borrow_mut();
-        if inner.loaded {
-            return false;
-        }
         inner.loaded = true;
         let t = now();
         let mut sessions = 0;
