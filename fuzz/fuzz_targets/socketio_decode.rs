@@ -103,6 +103,14 @@ fn kind_digit(kind: PacketType) -> u8 {
     }
 }
 
+/// A packet's fields, to compare packets read from different texts (a `Packet` is invariant in
+/// its text's lifetime: its elements are a `SmallVec`).
+fn parts<'x>(
+    p: &'x Packet<'_>,
+) -> (PacketType, usize, &'x str, Option<u64>, &'x str, &'x [&'x str]) {
+    (p.kind, p.attachments, p.ns, p.ack_id, p.data, &p.items)
+}
+
 fn check_packet(s: &str, p: &Packet<'_>) {
     assert_eq!(s.as_bytes()[0], kind_digit(p.kind));
     assert!(p.ns.starts_with('/'), "ns {:?} from {s:?}", p.ns);
@@ -148,7 +156,8 @@ fn check_packet(s: &str, p: &Packet<'_>) {
         canon.push_str(&id.to_string());
     }
     canon.push_str(p.data);
-    assert_eq!(socketio::decode(&canon).as_ref(), Ok(p), "canonical {canon:?} of {s:?}");
+    let again = socketio::decode(&canon);
+    assert_eq!(again.as_ref().map(parts), Ok(parts(p)), "canonical {canon:?} of {s:?}");
 
     if p.kind == PacketType::Connect && p.ns != "/" {
         for v5 in [true, false] {
@@ -182,7 +191,7 @@ fn check_event(s: &str, p: &Packet<'_>) {
     if let Some(values) = &values {
         assert_eq!(values.len(), event.args.len() + 1, "{s:?}");
     }
-    for a in &event.args {
+    for a in event.args {
         assert!(json::validate(a).is_ok(), "argument {a:?} of {s:?}");
     }
     let frame = socketio::event_frame(&event.name, &event.args);
