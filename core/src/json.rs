@@ -68,7 +68,7 @@ impl Iterator for Structural<'_> {
                 return Some((i, b));
             }
             // A string (an SDP is one long one): on to its closing quote, escapes skipped, a
-            // word at a time. A control character is only content here (this scan does not
+            // block at a time. A control character is only content here (this scan does not
             // validate).
             loop {
                 let rest = self.bytes.get(self.at..)?;
@@ -263,15 +263,11 @@ enum Scanned {
 }
 
 /// [`string_end`] over whole blocks: sixteen bytes from `i`, again and again.
-#[inline(always)]
-fn string_end_in_blocks(
-    b: &[u8],
-    mut i: usize,
-    mask: impl Fn(&[u8; 16]) -> u32,
-) -> Result<Scanned, Stop> {
+#[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
+fn string_end_blocks(b: &[u8], mut i: usize) -> Result<Scanned, Stop> {
     while let Some(block) = b.get(i..).and_then(|rest| rest.first_chunk::<16>()) {
         let base = i;
-        let mut hits = mask(block);
+        let mut hits = block_mask(block);
         while hits != 0 {
             let p = base + hits.trailing_zeros() as usize;
             hits &= hits - 1;
@@ -290,57 +286,6 @@ fn string_end_in_blocks(
     Ok(Scanned::Tail(i))
 }
 
-/// [`string_end_in_blocks`] with wasm SIMD in the Worker (see [`special_simd128`] for why it
-/// may be assumed).
-#[cfg(target_arch = "wasm32")]
-#[target_feature(enable = "simd128")]
-fn string_end_blocks(b: &[u8], i: usize) -> Result<Scanned, Stop> {
-    use core::arch::wasm32::{
-        u8x16_bitmask, u8x16_eq, u8x16_lt, u8x16_splat, v128, v128_load, v128_or,
-    };
-    let (quote, backslash, space) = (u8x16_splat(b'"'), u8x16_splat(b'\\'), u8x16_splat(0x20));
-    string_end_in_blocks(b, i, |block| {
-        // SAFETY: `block` is 16 readable bytes; wasm loads need no alignment.
-        let v = unsafe { v128_load(block.as_ptr().cast::<v128>()) };
-        let hit = v128_or(
-            v128_or(u8x16_eq(v, quote), u8x16_eq(v, backslash)),
-            u8x16_lt(v, space),
-        );
-        u32::from(u8x16_bitmask(hit))
-    })
-}
-
-/// [`string_end_in_blocks`] elsewhere (the host: tests, fuzzing, the native benchmark), the mask
-/// eight bytes at a time.
-#[cfg(not(target_arch = "wasm32"))]
-fn string_end_blocks(b: &[u8], i: usize) -> Result<Scanned, Stop> {
-    string_end_in_blocks(b, i, block_mask_swar)
-}
-
-/// The mask of a block's special bytes (bit `k`: byte `k` is `"`, `\` or below U+0020), with
-/// exact per-byte tests in two `u64`s.
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-fn block_mask_swar(block: &[u8; 16]) -> u32 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    // 0x80 in each byte of `y` that is zero, 0 elsewhere (no carry crosses a byte).
-    let zero = |y: u64| !((y & LOW7).wrapping_add(LOW7) | y | LOW7);
-    let word = |w: &[u8; 8]| {
-        let x = u64::from_le_bytes(*w);
-        let hits = zero(x ^ (ONES * u64::from(b'"')))
-            | zero(x ^ (ONES * u64::from(b'\\')))
-            | zero(x & (ONES * 0xe0));
-        // Byte k's high bit to bit k: each 0x01 multiplied up to bit 56 + k, nothing colliding.
-        ((hits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
-    };
-    let (lo, hi) = block.split_at(8);
-    match (<&[u8; 8]>::try_from(lo), <&[u8; 8]>::try_from(hi)) {
-        (Ok(lo), Ok(hi)) => word(lo) | word(hi) << 8,
-        // Never: a 16-byte block splits into two 8-byte halves.
-        _ => 0,
-    }
-}
-
 /// The end of the escape at `i` (a backslash): `\u` and four hex digits, or one of the
 /// characters JSON allows after a backslash.
 #[inline(always)]
@@ -355,72 +300,67 @@ fn escape_end(b: &[u8], i: usize) -> Result<usize, Stop> {
     }
 }
 
-/// The position of the first `"`, `\` or control character (below U+0020) in `h`: sixteen bytes
-/// at a time with wasm SIMD in the Worker, eight at a time (SWAR) elsewhere.
+/// The position of the first `"`, `\` or control character (below U+0020) in `h`: a block of
+/// sixteen at a time ([`block_mask`]), the last fewer than sixteen one at a time.
+#[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
 fn special(h: &[u8]) -> Option<usize> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        let skipped = h.len() & !15;
-        if let Some(k) = special_simd128(&h[..skipped]) {
-            return Some(k);
+    let (blocks, tail) = h.as_chunks::<16>();
+    for (n, block) in blocks.iter().enumerate() {
+        let hits = block_mask(block);
+        if hits != 0 {
+            return Some(n * 16 + hits.trailing_zeros() as usize);
         }
-        special_swar(&h[skipped..]).map(|k| skipped + k)
     }
-    #[cfg(not(target_arch = "wasm32"))]
-    special_swar(h)
+    tail.iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|k| blocks.len() * 16 + k)
 }
 
-/// [`special`] over whole 16-byte blocks of `h` (a shorter tail is not looked at). Every engine
-/// the Worker runs on has had wasm SIMD since 2021; a wasm module is validated as a whole when
-/// loaded, so a missing feature could never be met half-way through a scan.
+/// The mask of a block's special bytes (bit `k`: byte `k` is `"`, `\` or below U+0020), in the
+/// Worker with wasm SIMD: inlined only into the functions compiled with it ([`special`],
+/// [`string_end_blocks`]). Every engine the Worker runs on has had wasm SIMD since 2021; a wasm
+/// module is validated as a whole when loaded, so a missing feature could never be met half-way
+/// through a scan.
 #[cfg(target_arch = "wasm32")]
-#[target_feature(enable = "simd128")]
-fn special_simd128(h: &[u8]) -> Option<usize> {
+#[inline(always)]
+fn block_mask(block: &[u8; 16]) -> u32 {
     use core::arch::wasm32::{
         u8x16_bitmask, u8x16_eq, u8x16_lt, u8x16_splat, v128, v128_load, v128_or,
     };
-    let (quote, backslash, space) = (u8x16_splat(b'"'), u8x16_splat(b'\\'), u8x16_splat(0x20));
-    for (n, block) in h.chunks_exact(16).enumerate() {
-        // SAFETY: `block` is 16 readable bytes; wasm loads need no alignment.
-        let v = unsafe { v128_load(block.as_ptr().cast::<v128>()) };
-        let hit = v128_or(
-            v128_or(u8x16_eq(v, quote), u8x16_eq(v, backslash)),
-            u8x16_lt(v, space),
-        );
-        let mask = u8x16_bitmask(hit);
-        if mask != 0 {
-            return Some(n * 16 + mask.trailing_zeros() as usize);
-        }
-    }
-    None
+    // SAFETY: `block` is 16 readable bytes; wasm loads need no alignment.
+    let v = unsafe { v128_load(block.as_ptr().cast::<v128>()) };
+    let hit = v128_or(
+        v128_or(
+            u8x16_eq(v, u8x16_splat(b'"')),
+            u8x16_eq(v, u8x16_splat(b'\\')),
+        ),
+        u8x16_lt(v, u8x16_splat(0x20)),
+    );
+    u32::from(u8x16_bitmask(hit))
 }
 
-/// [`special`], eight bytes at a time in a `u64`.
-fn special_swar(h: &[u8]) -> Option<usize> {
+/// [`block_mask`] elsewhere (the host: tests, fuzzing, the native benchmark): exact per-byte
+/// tests in two `u64`s.
+#[cfg(not(target_arch = "wasm32"))]
+fn block_mask(block: &[u8; 16]) -> u32 {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // Non-zero exactly when some byte of `x` is zero / below 0x20.
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let below_space = |x: u64| x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-    let mut skipped = 0;
-    for chunk in h.chunks_exact(8) {
-        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let w = u64::from_le_bytes(word);
-        if zero_byte(w ^ (ONES * u64::from(b'"')))
-            | zero_byte(w ^ (ONES * u64::from(b'\\')))
-            | below_space(w)
-            != 0
-        {
-            break;
-        }
-        skipped += 8;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // 0x80 in each byte of `y` that is zero, 0 elsewhere (no carry crosses a byte).
+    let zero = |y: u64| !((y & LOW7).wrapping_add(LOW7) | y | LOW7);
+    let word = |w: &[u8; 8]| {
+        let x = u64::from_le_bytes(*w);
+        let hits = zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
+            | zero(x & (ONES * 0xe0));
+        // Byte k's high bit to bit k: each 0x01 multiplied up to bit 56 + k, nothing colliding.
+        ((hits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
+    };
+    let (halves, _) = block.as_chunks::<8>();
+    match halves {
+        [lo, hi] => word(lo) | word(hi) << 8,
+        // Never: sixteen bytes are two halves of eight.
+        _ => 0,
     }
-    h[skipped..]
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .map(|k| skipped + k)
 }
 
 /// The end of a number starting at `i`: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
@@ -521,7 +461,7 @@ mod tests {
                 let mut block = [b'a'; 16];
                 block[at] = c;
                 assert_eq!(
-                    block_mask_swar(&block),
+                    block_mask(&block),
                     u32::from(special) << at,
                     "{c:#x} at {at}"
                 );
@@ -531,9 +471,9 @@ mod tests {
             b'"', b'a', b'\\', b'b', 0x1f, b'c', 0x7f, 0xe9, 0x80, 0x20, b'"', b'\\', 0, b'x',
             b'y', b'z',
         ];
-        assert_eq!(block_mask_swar(&block), 0b0001_1100_0001_0101);
+        assert_eq!(block_mask(&block), 0b0001_1100_0001_0101);
         block = [b'"'; 16];
-        assert_eq!(block_mask_swar(&block), 0xffff);
+        assert_eq!(block_mask(&block), 0xffff);
     }
 
     #[test]
