@@ -10,6 +10,11 @@
 // spends more or less than the plain-JS object. Needs `perf` (linux-perf); a software clock
 // event, so it works without hardware counters.
 //
+// --perf --jitdump: V8's `--perf-prof` instead (a jitdump with the machine code of every JIT
+// function, our wasm's included), injected into DIR/<server>-R<rooms>.perf.data.jit, so that
+// `perf annotate -i FILE --stdio -s SYMBOL` shows where inside a function the samples fall (a
+// sample on the instruction after a load is most often that load's cache miss).
+//
 // Starts each server with the V8 inspector enabled (workerd --inspector-addr, node --inspect),
 // runs bench/driver.mjs against it, records a CPU profile (Chrome DevTools protocol) during the
 // saturation phase only, saves it as DIR/<server>.cpuprofile (open in Chrome DevTools or
@@ -34,6 +39,7 @@ const top = Number(val("--top", 30));
 const servers = val("--servers", "ours,jsdo,socketio").split(",");
 const outDir = path.resolve(val("--out", path.join(os.tmpdir(), "signal-profiles")));
 const dist = val("--dist", "");
+const jitdump = argv.includes("--jitdump");
 mkdirSync(outDir, { recursive: true });
 const tmp = mkdtempSync(path.join(os.tmpdir(), "signal-prof-"));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -196,7 +202,8 @@ async function profileServer(kind) {
 async function perfServer(kind) {
   const port = await freePort();
   const config = workerdConfig(kind);
-  writeFileSync(config, readFileSync(config, "utf8").replace("const config :Workerd.Config = (", 'const config :Workerd.Config = (\n  v8Flags = ["--perf-basic-prof"],'));
+  const v8Flag = jitdump ? "--perf-prof" : "--perf-basic-prof";
+  writeFileSync(config, readFileSync(config, "utf8").replace("const config :Workerd.Config = (", `const config :Workerd.Config = (\n  v8Flags = ["${v8Flag}"],`));
   const pinned = (cpu, cmd, args) => (os.cpus().length >= 2 ? ["taskset", ["-c", cpu, cmd, ...args]] : [cmd, args]);
   const child = spawn(...pinned("0", WORKERD, ["serve", config, "--experimental", `--socket-addr=http=127.0.0.1:${port}`]), { detached: true, stdio: "ignore", cwd: path.dirname(config) });
   const data = path.join(outDir, `${kind}-R${rooms}.perf.data`);
@@ -215,19 +222,23 @@ async function perfServer(kind) {
     driver.stdout.on("data", (d) => (out += d));
     driver.stderr.on("data", (d) => {
       const t = d.toString();
-      if (t.includes("phase sat-start")) perf = spawn("perf", ["record", "-q", "-e", "cpu-clock", "-F", "4000", "-p", String(pid), "-o", data], { stdio: "ignore" });
+      // A jitdump's timestamps are CLOCK_MONOTONIC: perf must sample on the same clock.
+      const clock = jitdump ? ["-k", "mono"] : [];
+      if (t.includes("phase sat-start")) perf = spawn("perf", ["record", "-q", ...clock, "-e", "cpu-clock", "-F", "4000", "-p", String(pid), "-o", data], { stdio: "ignore" });
       if (t.includes("phase sat-end")) perf?.kill("SIGINT");
     });
     await new Promise((r) => driver.on("exit", r));
     // perf writes its file on SIGINT and exits (bounded wait).
     for (let i = 0; i < 200 && perf && perf.exitCode === null && perf.signalCode === null; i++) await sleep(50);
+    // The jitdump file lives in workerd's working directory, removed at exit: inject it now.
+    if (jitdump) execFileSync("perf", ["inject", "--jit", "-i", data, "-o", `${data}.jit`], { stdio: "ignore", cwd: path.dirname(config) });
     const res = JSON.parse(out.trim().split("\n").pop());
-    const report = execFileSync("perf", ["report", "-i", data, "--no-children", "--sort", "dso,sym", "--stdio", "-F", "sample,dso,sym"], { maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] }).toString();
+    const report = execFileSync("perf", ["report", "-i", jitdump ? `${data}.jit` : data, "--no-children", "--sort", "dso,sym", "--stdio", "-F", "sample,dso,sym"], { maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] }).toString();
     const samples = new Map();
     for (const line of report.split("\n")) {
       const m = /^\s*(\d+)\s+(\S.*?)\s+\[.\]\s+(.*)$/.exec(line);
       if (!m) continue;
-      const dso = m[2].startsWith("[JIT]") ? "JIT" : m[2];
+      const dso = m[2].startsWith("[JIT]") || m[2].startsWith("jitted-") ? "JIT" : m[2];
       // One name per function, whichever tier or instance compiled it.
       const sym = m[3].replace(/-\d+-(turbofan|liftoff|maglev)/, "").replace(/::h[0-9a-f]{16}/g, "").replace(/ \S+\.js:\d+:\d+/, "").slice(0, 120);
       const key = `${dso}\t${sym}`;
