@@ -13,7 +13,8 @@
 // --perf --jitdump: V8's `--perf-prof` instead (a jitdump with the machine code of every JIT
 // function, our wasm's included), injected into DIR/<server>-R<rooms>.perf.data.jit, so that
 // `perf annotate -i FILE --stdio -s SYMBOL` shows where inside a function the samples fall (a
-// sample on the instruction after a load is most often that load's cache miss).
+// sample on the instruction after a load is most often that load's cache miss). V8's built-ins
+// are in the jitdump too, so in this mode they count as JIT rather than workerd.
 //
 // Starts each server with the V8 inspector enabled (workerd --inspector-addr, node --inspect),
 // runs bench/driver.mjs against it, records a CPU profile (Chrome DevTools protocol) during the
@@ -207,6 +208,10 @@ async function perfServer(kind) {
   const pinned = (cpu, cmd, args) => (os.cpus().length >= 2 ? ["taskset", ["-c", cpu, cmd, ...args]] : [cmd, args]);
   const child = spawn(...pinned("0", WORKERD, ["serve", config, "--experimental", `--socket-addr=http=127.0.0.1:${port}`]), { detached: true, stdio: "ignore", cwd: path.dirname(config) });
   const data = path.join(outDir, `${kind}-R${rooms}.perf.data`);
+  // With --jitdump: the samples with the JIT code's symbols, written by `perf inject` below.
+  const reported = jitdump ? `${data}.jit` : data;
+  // A jitdump's timestamps are CLOCK_MONOTONIC: perf must sample on the same clock.
+  const clock = jitdump ? ["-k", "mono"] : [];
   try {
     let pid = null;
     for (let i = 0; i < 100 && !pid; i++) {
@@ -222,8 +227,6 @@ async function perfServer(kind) {
     driver.stdout.on("data", (d) => (out += d));
     driver.stderr.on("data", (d) => {
       const t = d.toString();
-      // A jitdump's timestamps are CLOCK_MONOTONIC: perf must sample on the same clock.
-      const clock = jitdump ? ["-k", "mono"] : [];
       if (t.includes("phase sat-start")) perf = spawn("perf", ["record", "-q", ...clock, "-e", "cpu-clock", "-F", "4000", "-p", String(pid), "-o", data], { stdio: "ignore" });
       if (t.includes("phase sat-end")) perf?.kill("SIGINT");
     });
@@ -231,9 +234,9 @@ async function perfServer(kind) {
     // perf writes its file on SIGINT and exits (bounded wait).
     for (let i = 0; i < 200 && perf && perf.exitCode === null && perf.signalCode === null; i++) await sleep(50);
     // The jitdump file lives in workerd's working directory, removed at exit: inject it now.
-    if (jitdump) execFileSync("perf", ["inject", "--jit", "-i", data, "-o", `${data}.jit`], { stdio: "ignore", cwd: path.dirname(config) });
+    if (jitdump) execFileSync("perf", ["inject", "--jit", "-i", data, "-o", reported], { stdio: "ignore", cwd: path.dirname(config) });
     const res = JSON.parse(out.trim().split("\n").pop());
-    const report = execFileSync("perf", ["report", "-i", jitdump ? `${data}.jit` : data, "--no-children", "--sort", "dso,sym", "--stdio", "-F", "sample,dso,sym"], { maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] }).toString();
+    const report = execFileSync("perf", ["report", "-i", reported, "--no-children", "--sort", "dso,sym", "--stdio", "-F", "sample,dso,sym"], { maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] }).toString();
     const samples = new Map();
     for (const line of report.split("\n")) {
       const m = /^\s*(\d+)\s+(\S.*?)\s+\[.\]\s+(.*)$/.exec(line);
