@@ -106,15 +106,8 @@ export class Room {
     me.at = now;
     if (me.tokens < 1) return;
     me.tokens -= 1;
-    let args;
-    try {
-      args = JSON.parse(i === 2 ? msg.slice(2) : msg.slice(i));
-    } catch {
-      return this.kick(ws, me, 1002, "bad JSON");
-    }
-    if (!Array.isArray(args) || args.length === 0 || typeof args[0] !== "string" || RESERVED.has(args[0]) || !shallow(args, 128)) {
-      return this.kick(ws, me, 1002, "bad event");
-    }
+    const args = this.event(i === 2 ? msg.slice(2) : msg.slice(i));
+    if (typeof args === "string") return this.kick(ws, me, 1002, args);
     const [name, arg] = args;
     if (name === "message") {
       if (!me.seated) return;
@@ -126,6 +119,20 @@ export class Room {
     } else if (name === "bye") {
       this.depart(ws, me);
     }
+  }
+
+  /** An event's arguments (its JSON array) validated, or why they are refused. */
+  event(json) {
+    let args;
+    try {
+      args = JSON.parse(json);
+    } catch {
+      return "bad JSON";
+    }
+    if (!Array.isArray(args) || args.length === 0 || typeof args[0] !== "string" || RESERVED.has(args[0]) || !shallow(args, 128)) {
+      return "bad event";
+    }
+    return args;
   }
 
   createOrJoin(ws, me, arg) {
