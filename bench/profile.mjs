@@ -1,14 +1,15 @@
 // CPU profiles of the servers at saturation, for finding where the time per message goes.
 //
 //   node bench/profile.mjs [--rooms 50] [--secs 4] [--servers ours,jsdo,socketio] [--top 30] [--out DIR]
-//   node bench/profile.mjs --perf [--rooms 50] [--secs 4] [--dist DIR]   # ours and jsdo, Linux perf
+//   node bench/profile.mjs --perf [--rooms 50] [--secs 4] [--dist DIR] [--against jsdo]   # Linux perf
 //
 // --perf: no inspector. Both workerd servers (ours, the plain-JS object) run with V8's
 // `--perf-basic-prof` (JIT code named in /tmp/perf-PID.map) and `perf record -e cpu-clock` samples
 // each over its saturation phase; printed: samples per 1,000 relayed messages by binary (workerd
 // with V8's built-ins, the kernel, JIT code: our wasm and any JS) and the symbols where ours
 // spends more or less than the plain-JS object. Needs `perf` (linux-perf); a software clock
-// event, so it works without hardware counters.
+// event, so it works without hardware counters. `--against jsdo-copy|jsdo-read|jsdo-swap`: one of
+// the Wasm floors (bench/servers/workerd-js-floor.js) in the plain-JS object's place.
 //
 // --perf --jitdump: V8's `--perf-prof` instead (a jitdump with the machine code of every JIT
 // function, our wasm's included), injected into DIR/<server>-R<rooms>.perf.data.jit, so that
@@ -107,9 +108,10 @@ function ourDist() {
 /** A workerd config for ours or the plain-JS object (the rate limit lifted, as in the benchmark). */
 function workerdConfig(kind) {
   const dir = mkdtempSync(path.join(tmp, `${kind}-`));
-  return kind === "ours"
-    ? writeWorkerdConfig(dir, ourDist(), { vars: BENCH_VARS, compatibilityDate: compatibilityDate() })
-    : writeJsRelayConfig(dir, compatibilityDate(), { vars: BENCH_VARS });
+  if (kind === "ours") return writeWorkerdConfig(dir, ourDist(), { vars: BENCH_VARS, compatibilityDate: compatibilityDate() });
+  const floor = /^jsdo-(copy|read|swap)$/.exec(kind)?.[1];
+  if (kind !== "jsdo" && !floor) throw new Error(`unknown server ${kind}`);
+  return writeJsRelayConfig(dir, compatibilityDate(), { vars: BENCH_VARS, floor });
 }
 
 function summarize(name, profile) {
@@ -280,7 +282,7 @@ function perfReport(a, b) {
 
 if (argv.includes("--perf")) {
   const ours = await perfServer("ours");
-  const jsdo = await perfServer("jsdo");
+  const jsdo = await perfServer(val("--against", "jsdo"));
   perfReport(ours, jsdo);
 } else {
   for (const s of servers) await profileServer(s);
