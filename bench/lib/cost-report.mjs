@@ -167,7 +167,7 @@ export function costMarkdown(res, runLine) {
         f(u.rowsWritten),
         f(u.cpuSec * 1000, 2),
         f(u.spanSec * 1000, 0),
-        name === "idle" ? `${c.idleRounds} rounds of ${c.roundMs} ms` : Object.entries({ ...k.fetchByKind, ...(k.setAlarm ? { setAlarm: k.setAlarm } : {}), ...(k.deleteAlarm ? { deleteAlarm: k.deleteAlarm } : {}), ...(k.sqlStatements ? { "SQL statements": k.sqlStatements } : {}) }).map(([x, n]) => `${x} ${n}`).join(", "),
+        name === "idle" ? `${c.idleRounds} rounds of ${c.roundMs} ms${c.evictCpuPerRound ? `; evictions between them ${f(c.evictCpuPerRound * 1000, 1)} ms CPU per round, not billed` : ""}` : Object.entries({ ...k.fetchByKind, ...(k.setAlarm ? { setAlarm: k.setAlarm } : {}), ...(k.deleteAlarm ? { deleteAlarm: k.deleteAlarm } : {}), ...(k.sqlStatements ? { "SQL statements": k.sqlStatements } : {}) }).map(([x, n]) => `${x} ${n}`).join(", "),
       ]);
     }
   }
@@ -240,7 +240,10 @@ Worker requests, object requests (fetch, alarm), incoming websocket messages (po
 the object and are not billed), object constructions (wakes from hibernation), rows written (each setAlarm() and
 deleteAlarm() one row; SQL rows as workerd counts them). Awake time: the server's CPU time (workerd's clock stands
 still in synchronous code) plus the wall time of requests the object holds open (long-polling GETs); a design that
-cannot hibernate is awake the whole hour.
+cannot hibernate is awake the whole hour. In the idle rounds only the CPU around each alarm counts (from just before
+its line to 300 ms after): workerd evicts the woken object about 10 s later, and an object idle and eligible for
+hibernation is not billed, even before it is evicted (Cloudflare's pricing page); that clean-up's CPU is in the last
+column. The one-off phases count all of the server's CPU, their evictions included.
 
 Prices read ${PRICES_READ} (bench/lib/prices.mjs has the quotes and sources): object requests $${PRICES.doRequestPerMillion}/million
 (incoming websocket messages 20:1), duration $${PRICES.doGbSecondPerMillion}/million GB-s at 128 MB, rows written
