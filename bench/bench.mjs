@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadAvg, machineCpu } from "./lib/proc.mjs";
 import {
+  FLOORS,
   ROOT,
   WORKERD,
   pin,
@@ -208,14 +209,13 @@ async function startServer(kind, dist, compat, vars = BENCH_VARS) {
     case "jsdo":
       // The same lifted rate limit as ours (the object consults its bucket for every packet too).
       return startWorkerd(writeJsRelayConfig(mkdtempSync(path.join(tmp, "jsdo-")), compat.date, { vars }));
-    case "jsdo-copy":
-    case "jsdo-read":
-    case "jsdo-swap":
-      return startWorkerd(writeJsRelayConfig(mkdtempSync(path.join(tmp, `${kind}-`)), compat.date, { vars, floor: kind.slice(5) }));
     case "socketio":
       return startSocketIo();
     case "floor":
       return startFloor();
+  }
+  if (FLOORS.some((f) => kind === `jsdo-${f}`)) {
+    return startWorkerd(writeJsRelayConfig(mkdtempSync(path.join(tmp, `${kind}-`)), compat.date, { vars, floor: kind.slice(5) }));
   }
   throw new Error(`unknown server ${kind}`);
 }
@@ -406,7 +406,7 @@ async function main() {
   // The Wasm floor's pairs run among them, the same way: the plain-JS object with a minimal Wasm
   // step before each message (bench/servers/workerd-js-floor.js) against the plain one.
   const sideBySide = Object.fromEntries(cfg.rooms.map((r) => [r, []]));
-  const floors = ["jsdo-read", "jsdo-copy", "jsdo-swap"];
+  const floors = FLOORS.map((f) => `jsdo-${f}`);
   const floorSide = Object.fromEntries(floors.map((f) => [f, Object.fromEntries(cfg.rooms.map((r) => [r, []]))]));
   /** `first` and `second` at the same time: both results, filed as `a` and `b`. */
   const runSideBySide = async (rooms, k, first, second) => {
@@ -664,7 +664,7 @@ Each section below says when it ran; a run with \`--only\` replaces only its own
       const back = paired(pairs[x.rooms] ?? []);
       // Another partner than the JS object is an A/B of builds, told in the log only.
       const side = paired(cfg.sideBySideWith === "jsdo" ? (sideBySide[x.rooms] ?? []) : []);
-      const [read, copy, swap] = floors.map((f) => paired(floorSide[f][x.rooms]));
+      const [read, copy, swap] = ["read", "copy", "swap"].map((f) => paired(floorSide[`jsdo-${f}`][x.rooms]));
       return [
         `R = ${x.rooms}`,
         `${fmt(x.ours)} / ${fmt(x.jsdo)}`,

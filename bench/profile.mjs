@@ -31,7 +31,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { ROOT, WORKERD, compatibilityDate, freePort, releaseBuild, stopAll, writeJsRelayConfig, writeWorkerdConfig } from "./lib/servers.mjs";
+import { FLOORS, ROOT, WORKERD, compatibilityDate, freePort, releaseBuild, stopAll, writeJsRelayConfig, writeWorkerdConfig } from "./lib/servers.mjs";
 
 const argv = process.argv.slice(2);
 const val = (f, d) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
@@ -109,7 +109,7 @@ function ourDist() {
 function workerdConfig(kind) {
   const dir = mkdtempSync(path.join(tmp, `${kind}-`));
   if (kind === "ours") return writeWorkerdConfig(dir, ourDist(), { vars: BENCH_VARS, compatibilityDate: compatibilityDate() });
-  const floor = /^jsdo-(copy|read|swap)$/.exec(kind)?.[1];
+  const floor = FLOORS.find((f) => kind === `jsdo-${f}`);
   if (kind !== "jsdo" && !floor) throw new Error(`unknown server ${kind}`);
   return writeJsRelayConfig(dir, compatibilityDate(), { vars: BENCH_VARS, floor });
 }

@@ -254,10 +254,17 @@ export function writeWorkerdConfig(dir, distDir, { vars, wrap = false, compatibi
 }
 
 /**
+ * The Wasm floors (bench/servers/workerd-js-floor.js): the frame copied in; copied and read;
+ * copied in with the object's own JSON check of a relayed message skipped. As servers of the
+ * benchmark and the profiler, `jsdo-<floor>`.
+ */
+export const FLOORS = ["read", "copy", "swap"];
+
+/**
  * A workerd config for one of the plain-JS Durable Objects in bench/servers/: `file`
  * `workerd-js-relay.js` (the platform floor: our design, hibernation and alarm heartbeats, in
  * plain JS) or `workerd-js-awake.js` (timer-driven pings, no hibernation). `vars` become text
- * bindings; `wrap` as in `writeWorkerdConfig`. `floor` ("copy" or "read"): the relay object
+ * bindings; `wrap` as in `writeWorkerdConfig`. `floor` (one of `FLOORS`): the relay object
  * under workerd-js-floor.js, which first hands each message to a minimal Wasm module
  * (wasm-floor.wat, assembled here).
  */
@@ -266,6 +273,7 @@ export function writeJsRelayConfig(dir, compatibilityDate, { file = "workerd-js-
   copyFileSync(path.join(ROOT, "bench/servers", file), path.join(dir, "relay.js"));
   const modules = [`(name = "relay.js", esModule = embed "relay.js")`];
   if (floor) {
+    if (!FLOORS.includes(floor)) throw new Error(`writeJsRelayConfig: unknown floor ${floor}`);
     if (wrap) throw new Error("writeJsRelayConfig: floor and wrap together are not supported");
     copyFileSync(path.join(ROOT, "bench/servers/workerd-js-floor.js"), path.join(dir, "floor.js"));
     const wasmAs = path.join(ROOT, "node_modules/binaryen/bin/wasm-as");
