@@ -70,6 +70,8 @@ const cfg = {
   only: new Set(val("--only", "relay,wakes,cost,scale,call,polling").split(",")),
   scaleRooms: Number(val("--scale-rooms", 2000)),
   callTrials: Number(val("--call-trials", QUICK ? 3 : 8)),
+  // The time-to-call part again with signalling over a delaying proxy (ms each way; 0: not).
+  callDelay: Number(val("--call-delay", 40)),
   // Parity pairs per R (the relay part): ours and the plain-JS object back to back.
   parityPairs: Number(val("--parity-pairs", QUICK ? 1 : 4)),
   // Side-by-side pairs per R: ours and the plain-JS object at the same time.
@@ -442,7 +444,9 @@ async function main() {
     else {
       pair = { a: got.a.sat.cpuUsPerMsg, b: got.b.sat.cpuUsPerMsg };
       pair.ratio = pair.a / pair.b;
-      line = `${NAMES[first] ?? first} ${fmt(pair.a)}, ${NAMES[second] ?? second} ${fmt(pair.b)} µs/msg, ${pair.ratio.toFixed(3)}× (windows ${skew} ms apart)`;
+      // The cores each server used in its window (≈ 0.5 each when both are CPU-bound).
+      const cores = (s) => ((got[s].sat.msgsPerSec * got[s].sat.cpuUsPerMsg) / 1e6).toFixed(2);
+      line = `${NAMES[first] ?? first} ${fmt(pair.a)}, ${NAMES[second] ?? second} ${fmt(pair.b)} µs/msg, ${pair.ratio.toFixed(3)}× (windows ${skew} ms apart; ${got.a.sat.msgsPerSec}/${got.b.sat.msgsPerSec} msgs/s, ${cores("a")}/${cores("b")} cores)`;
     }
     log(`side by side ${k + 1}/${sideBySideRounds} R=${rooms}: ${line}`);
     return pair;
@@ -626,7 +630,7 @@ async function main() {
   }
   if (cfg.only.has("call")) {
     await waitQuiet(Math.min(quietLeft, 20));
-    part.call = await callRun({ env, trials: cfg.callTrials, log, beforePage: cfg.beforePage });
+    part.call = await callRun({ env, trials: cfg.callTrials, log, beforePage: cfg.beforePage, delayMs: cfg.callDelay });
     mdParts.call = callMarkdown(part.call, stamp());
   }
 

@@ -86,6 +86,8 @@ function render() {
 async function start() {
   media.status = "starting";
   media.problem = null;
+  // The connection is made while the camera starts; the seat is asked for once it has.
+  if (typeof io === "function") seat.prepare();
   render();
   if (!media.stream && !media.withoutMedia) {
     try {
@@ -93,6 +95,7 @@ async function start() {
       media.stream = stream;
       if (note) view.toast(note, 8000);
     } catch (problem) {
+      seat.standDown();
       media.problem = problem;
       media.status = "problem";
       render();
@@ -141,12 +144,19 @@ function clearHello() {
   hello = null;
 }
 
-/** Both seats are taken: tell the other side which call this page still has. */
+/**
+ * Both seats are taken: tell the other side which call this page still has. A page with no call
+ * to keep knows the outcome already (a new call, whatever the other side says), so it does not
+ * wait for their `hello`: the page that joined second offers at once, the other asks for its ICE
+ * servers. Their `hello` is relayed before anything sent after it, so they start over before the
+ * offer reaches them.
+ */
 function sayHello() {
   clearHello();
   const mine = call && call.everConnected && !call.closed ? call.id : null;
-  hello = { mine, timer: setTimeout(onHelloTimeout, HELLO_TIMEOUT_MS) };
   seat.send({ type: "hello", call: mine, connected: call?.state === "connected" });
+  if (mine === null) return startOver();
+  hello = { mine, timer: setTimeout(onHelloTimeout, HELLO_TIMEOUT_MS) };
 }
 
 function onHello(msg) {

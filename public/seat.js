@@ -71,6 +71,8 @@ export class Seat {
     this.peer = null;
     this.peerLeftOnPurpose = false;
     this.everSeated = false;
+    /** A seat is wanted: every connect asks for one (false only for a socket opened by `prepare()`). */
+    this.wantSeat = true;
     /** socket.io's reconnection attempt, 0 when connected. */
     this.attempt = 0;
   }
@@ -79,9 +81,31 @@ export class Seat {
     return this.state === "seated";
   }
 
+  /**
+   * Opens the socket without asking for a seat yet, so that the connection is made while the
+   * camera starts and `connect()` only has to ask. The state stays `idle`. Should the server close
+   * it for holding no seat (the room's seat grace: the camera took that long), nothing reconnects
+   * until `connect()`.
+   */
+  prepare() {
+    if (this.socket || this.state !== "idle") return;
+    this.wantSeat = false;
+    this.socket = this.#open();
+  }
+
+  /** Lets go of a socket `prepare()` opened, when no seat is to be asked for after all. */
+  standDown() {
+    if (this.wantSeat || !this.socket) return;
+    this.socket.disconnect();
+    this.socket = null;
+    this.#set("idle");
+  }
+
   /** Connects (or reconnects after `full`, `closed` or `left`) and asks for a seat. */
   connect() {
+    this.wantSeat = true;
     if (!this.socket) this.socket = this.#open();
+    else if (this.socket.connected) return this.#ask();
     else this.socket.connect();
     this.#set("connecting");
   }
@@ -117,8 +141,7 @@ export class Seat {
     socket.on("connect", () => {
       this.#unseat();
       this.attempt = 0;
-      this.#set("asking");
-      socket.emit("create or join", this.room);
+      if (this.wantSeat) this.#ask();
     });
     socket.on("created", () => this.#seat("created", "alone"));
     socket.on("joined", () => this.#seat("joined", "present"));
@@ -152,13 +175,15 @@ export class Seat {
     socket.on("disconnect", (reason) => {
       // Never replay anything queued while offline ahead of the next `create or join`.
       socket.sendBuffer.length = 0;
+      // A socket opened ahead that the room closed before anyone asked: no reconnecting for now.
+      if (!this.wantSeat) return socket.disconnect();
       if (this.state === "full" || this.state === "left") return;
       this.#unseat();
       this.#set(reason === "io server disconnect" ? "closed" : "offline");
     });
     socket.on("connect_error", (err) => {
       console.debug("Socket.IO connect_error:", err?.message, err?.description ?? "");
-      if (this.state === "full" || this.state === "left") return;
+      if (!this.wantSeat || this.state === "full" || this.state === "left") return;
       // Not active: the server refused the Socket.IO connection itself; socket.io gives up.
       if (!socket.active) this.#set("closed");
       else this.#set(err?.description === 429 ? "busy" : "offline");
@@ -168,6 +193,11 @@ export class Seat {
       this.on.change();
     });
     return socket;
+  }
+
+  #ask() {
+    this.#set("asking");
+    this.socket.emit("create or join", this.room);
   }
 
   #seat(role, peer) {

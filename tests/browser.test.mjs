@@ -13,6 +13,7 @@ import {
   Pages,
   chromiumMissing,
   launchChromium,
+  pollPage,
   stateOf,
   uniqueRoom,
   waitForPhase,
@@ -196,12 +197,17 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
       navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
     });
     const page = await blocked.newPage();
+    const sent = [];
+    page.on("websocket", (ws) => ws.on("framesent", (f) => sent.push(String(f.payload))));
     await page.goto(`${server.url}/r/${uniqueRoom("blocked")}`);
     await waitForState(page, "error");
     await page.getByRole("heading", { name: "Camera and microphone are blocked" }).waitFor({ timeout: 5_000 });
     await page.getByRole("button", { name: "Try again" }).waitFor({ timeout: 5_000 });
-    // Nothing was sent: no seat is taken without a camera unless the person asks for it.
+    // No seat is taken without a camera unless the person asks for it: the connection opened
+    // while the camera started is let go, no `create or join` was ever sent.
     assert.equal(await page.evaluate(() => window.__duet.socket), null);
+    assert.deepEqual(await page.evaluate(() => window.__duet.seat), { state: "idle", role: null, peer: null, attempt: 0 });
+    assert.deepEqual(sent.filter((f) => f.includes("create or join")), []);
 
     // The same page from a plain-http origin that is not localhost: no getUserMedia at all.
     const insecure = await bob.newContext();
@@ -260,5 +266,71 @@ describe("the room page in two Chromium browsers", { skip: chromiumMissing() ?? 
     await waitForPhase(named.page, "waiting");
     assertNoPageErrors(home, named);
     await Promise.all([home.close(), named.close()]);
+  });
+});
+
+describe("the room page's connection while the camera starts", { skip: chromiumMissing() ?? false }, () => {
+  // A short seat grace, so that a camera slower than it is quick to test.
+  const SEAT_GRACE = 1500;
+  let server;
+  let browser;
+  const pages = new Pages();
+
+  before(async () => {
+    await startAll([startServer({ vars: { SEAT_GRACE } }), launchChromium()], (v) => ([server, browser] = v));
+  });
+
+  after(async () => {
+    await pages.closeAll();
+    await browser?.close();
+    await server?.stop();
+  });
+
+  /** A page whose camera answers only when `window.__camera()` is called. */
+  const slowCamera = (context) =>
+    context.addInitScript(() => {
+      const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      let release;
+      const released = new Promise((resolve) => (release = resolve));
+      window.__camera = () => release();
+      navigator.mediaDevices.getUserMedia = (constraints) => released.then(() => real(constraints));
+    });
+
+  /** The frames `rec`'s page sent on its websockets so far. */
+  const framesSent = (rec) => rec.sent;
+  const recordFrames = (rec) => {
+    rec.sent = [];
+    for (const ws of rec.sockets) ws.on("framesent", (f) => rec.sent.push(String(f.payload)));
+    rec.page.on("websocket", (ws) => ws.on("framesent", (f) => rec.sent.push(String(f.payload))));
+  };
+
+  test("the socket is connected while the camera starts and asks for its seat once it has, also after the seat grace closed it", async () => {
+    const room = uniqueRoom("camera");
+    // Within the grace: connected (Socket.IO `40` sent) before the camera answers, no seat asked.
+    const a = await pages.open(browser, `${server.url}/r/${room}`, { setup: slowCamera });
+    recordFrames(a);
+    await waitFor(() => a.sockets.length === 1 && !a.sockets[0].isClosed(), { what: "page A's websocket open while its camera starts" });
+    await pollPage(a.page, () => window.__duet.socket?.connected === true, null, { timeout: 10_000, what: "page A's socket connected" });
+    assert.deepEqual(await a.page.evaluate(() => window.__duet.seat.state), "idle");
+    assert.equal(a.sockets.length, 1);
+    await a.page.evaluate(() => window.__camera());
+    await waitForPhase(a.page, "waiting");
+    assert.equal(a.sockets.length, 1, "the socket opened while the camera started is the one seated");
+    assert.equal(framesSent(a).filter((f) => f.includes("create or join")).length, 1);
+
+    // Slower than the grace: the room closes the seatless socket; nothing reconnects until the
+    // camera answers, then the page connects again, asks, and the two are in a call.
+    const b = await pages.open(browser, `${server.url}/r/${room}`, { setup: slowCamera });
+    recordFrames(b);
+    await waitFor(() => b.sockets.length === 1, { what: "page B's websocket" });
+    await waitFor(() => b.sockets[0].isClosed(), { what: "the room closing page B's seatless socket after its grace" });
+    await pollPage(b.page, () => window.__duet.socket?.active === false, null, { timeout: 5_000, what: "page B's socket not reconnecting" });
+    assert.equal(b.sockets.length, 1, "no reconnection while the camera has not answered");
+    assert.deepEqual(framesSent(b).filter((f) => f.includes("create or join")), []);
+    await b.page.evaluate(() => window.__camera());
+    await Promise.all([waitForPhase(a.page, "connected"), waitForPhase(b.page, "connected")]);
+    assert.equal(b.sockets.length, 2);
+    await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
+    assert.deepEqual([...a.errors, ...b.errors], []);
   });
 });

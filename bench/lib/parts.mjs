@@ -5,6 +5,7 @@
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { timeToCall } from "./call-time.mjs";
+import { DelayProxy } from "./delay-proxy.mjs";
 import { pollingBench } from "./polling-bench.mjs";
 import { startCodelab, startSocketIo, startWorkerd, writeSiteConfig, writeWorkerdConfig } from "./servers.mjs";
 
@@ -141,7 +142,7 @@ ${errs.length ? `\nErrors: ${errs.join("; ")}\n` : "\nNo errors; every default-o
 // ---------------------------------------------------------------------------------------------
 // Time to a call a person sees
 
-export async function callRun({ env, trials, log, beforePage = "" }) {
+export async function callRun({ env, trials, log, beforePage = "", delayMs = 0 }) {
   const vars = { ...env.baseVars, ICE_SERVERS: "[]" };
   const startSite = (publicDir) =>
     startWorkerd(writeSiteConfig(mkdtempSync(path.join(env.tmp, "site-")), env.distDir, { vars, compatibilityDate: env.compatibilityDate, publicDir }));
@@ -149,6 +150,7 @@ export async function callRun({ env, trials, log, beforePage = "" }) {
   // `--before-page DIR`: an earlier commit's public/ (bench/page-at.sh), same Worker build.
   const before = beforePage ? await startSite(beforePage) : null;
   const codelab = await startCodelab();
+  const proxies = [];
   try {
     const sites = [
       { kind: "ours", label: "ours (workerd, the page from public/)", url: (room) => `http://127.0.0.1:${site.port}/r/${room}` },
@@ -163,8 +165,26 @@ export async function callRun({ env, trials, log, beforePage = "" }) {
     if (before) {
       sites.push({ kind: "ours-before", label: "ours, the earlier page (`--before-page`)", url: (room) => `http://127.0.0.1:${before.port}/r/${room}` });
     }
-    return { trials, sites: await timeToCall(sites, { trials, log }) };
+    // The same pages with everything between browser and server (pages, websockets,
+    // /config.json) `delayMs` each way; the media between the browsers stays on loopback.
+    if (delayMs > 0) {
+      const via = async (port) => {
+        const p = await DelayProxy.start(port, delayMs);
+        proxies.push(p);
+        return p.port;
+      };
+      const [sp, cp] = [await via(site.port), await via(codelab.port)];
+      const rtt = `${2 * delayMs} ms round trip`;
+      sites.push({ kind: "ours-net", label: `ours, signalling over a ${rtt}`, url: (room) => `http://127.0.0.1:${sp}/r/${room}`, net: true });
+      sites.push({ kind: "codelab-net", label: `codelab step 05, signalling over a ${rtt}`, url: (room) => `http://127.0.0.1:${cp}/?room=${room}`, net: true });
+      if (before) {
+        const bp = await via(before.port);
+        sites.push({ kind: "ours-before-net", label: `ours, the earlier page, signalling over a ${rtt}`, url: (room) => `http://127.0.0.1:${bp}/r/${room}`, net: true });
+      }
+    }
+    return { trials, delayMs, sites: await timeToCall(sites, { trials, log }) };
   } finally {
+    for (const p of proxies) await p.stop();
     await site.stop();
     await before?.stop();
     await codelab.stop();
@@ -193,7 +213,11 @@ the browser tests' flags), loopback only, no STUN server (ours with \`ICE_SERVER
 connection with no configuration). Ours: the whole site on bare workerd (bench/servers/workerd-site.js plays the
 platform's assets router). The codelab: bench/codelab/, a written-from-scratch equivalent of its step-05 page and
 server (node static files + socket.io with default options). Page A opens the room and waits until seated; at t0 page B
-opens it. ${res.trials} trials per site, alternating, after one warm-up call each; medians.
+opens it. ${res.trials} trials per site, alternating, after one warm-up call each; medians.${res.delayMs ? ` The rows "signalling over a
+${2 * res.delayMs} ms round trip" load the same pages through a proxy (bench/lib/delay-proxy.mjs) that passes every byte between
+browser and server on ${res.delayMs} ms later each way, and a new connection's first bytes a round trip later still (its TCP
+handshake): pages, websockets and \`/config.json\` as a person on another network sees them; the media between the two
+browsers stays on loopback.` : ""}
 
 ${table(["site", "first remote frame on page B (ms after t0)", "on page A", "range on B", "errors"], rows)}
 
@@ -204,7 +228,9 @@ Median timelines (ms after t0; the first of each mark):
 - codelab, B: ${timeline(c, "timelineB")}
 - codelab, A: ${timeline(c, "timelineA")}
 - ours with the codelab's camera, B: ${timeline(k, "timelineB")}
-${s["ours-before"] ? `- ours, the earlier page, A: ${timeline(s["ours-before"], "timelineA")}\n` : ""}`;
+${s["ours-before"] ? `- ours, the earlier page, B: ${timeline(s["ours-before"], "timelineB")}\n` : ""}${s["ours-net"] ? `- ${s["ours-net"].label}, B: ${timeline(s["ours-net"], "timelineB")}
+- ${s["codelab-net"].label}, B: ${timeline(s["codelab-net"], "timelineB")}
+` : ""}${s["ours-before-net"] ? `- ${s["ours-before-net"].label}, B: ${timeline(s["ours-before-net"], "timelineB")}\n` : ""}`;
 }
 
 // ---------------------------------------------------------------------------------------------
