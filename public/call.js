@@ -9,13 +9,14 @@
 // own offer back), the offerer impolite (ignores the colliding offer). Incoming messages, and ICE
 // restarts, are handled strictly one after another.
 //
-// ICE servers: fetched fresh for every attempt to connect (this call's first connection and each
-// ICE restart), never reused from an earlier call. When they carry a `ttl` (TURN credentials that
-// expire), the call gets fresh ones before they do: at 75 % of the ttl the offerer fetches new
-// servers, `setConfiguration`s them and restarts ICE; its offer says `restart: true`, and the
-// answerer fetches its own fresh servers before answering. Only the offerer ever restarts; should
-// the answerer's credentials run out first (it asked later, so normally they do not), it asks the
-// offerer with `refresh-ice` at 85 % of its own ttl.
+// ICE servers: fetched fresh for every attempt to connect (this call's first connection, asked
+// for ahead by the room page, and each ICE restart), never reused from an earlier call. When they
+// carry a `ttl` (TURN credentials that expire), the call gets fresh ones before they do: at 75 % of
+// the ttl the offerer fetches new servers, `setConfiguration`s them and restarts ICE; its offer
+// says `restart: true`, and the answerer fetches its own fresh servers before answering. Only the
+// offerer ever restarts; should the answerer's credentials run out first (its page may have asked
+// well before the call, waiting alone in the room), it asks the offerer with `refresh-ice` at 85 %
+// of its own ttl.
 //
 // Messages (each also carries the call id, added by the room page):
 //   { type: "description", description, restart? }   an offer or an answer

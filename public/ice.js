@@ -14,6 +14,7 @@
  * @property {number|null} ttl   seconds the credentials stay valid, when they expire
  * @property {number} fetchedAt  `Date.now()` when it was asked for: the credentials were minted
  *   after that, so an expiry counted from here is on the safe side
+ * @property {boolean} [failed]  there was no usable answer (the servers are then none)
  */
 
 /** Fetches fresh ICE servers. Never rejects. @returns {Promise<IceConfig>} */
@@ -30,24 +31,32 @@ export async function fetchIceConfig() {
   } catch (err) {
     console.warn("ICE servers: no answer, using none:", err?.message ?? err);
   }
-  return { iceServers: [], ttl: null, fetchedAt };
+  return { iceServers: [], ttl: null, fetchedAt, failed: true };
 }
 
-/** How long ICE servers asked for ahead of a call attempt stay good for it. */
+/** How long ICE servers asked for ahead of a call attempt stay good for it when they do not expire. */
 const AHEAD_MAX_AGE_MS = 30_000;
+/** The share of their ttl for which credentials that expire, asked for ahead, stay good for it. */
+const AHEAD_TTL_SHARE = 0.5;
 
 /**
- * ICE servers asked for ahead of the call attempt about to come: the answering page knows a new
- * call is coming when the `hello` exchange says so, but the call itself only starts with the
- * offer; asking then would put a round trip to the Worker between the offer and the answer.
- * `take()` hands what was asked ahead to one attempt, or asks afresh when nothing was asked
- * ahead or it is older than AHEAD_MAX_AGE_MS. Still one request per call attempt.
+ * ICE servers asked for ahead of the call attempt about to come, so that no round trip to the
+ * Worker sits between seat and offer, or offer and answer: the page asks as it loads (the page
+ * that comes second offers as soon as it is seated), and again when the `hello` exchange says a
+ * new call is coming if what it had is no longer good. `take()` hands what was asked ahead to
+ * one attempt, or asks afresh when nothing good was asked ahead. Good: still on its way, or
+ * younger than half its ttl (AHEAD_MAX_AGE_MS when it has none). An ahead answer that failed is
+ * asked again once by the attempt. Still one request per call attempt, unless a page waits alone
+ * longer than that.
  */
 export class IceAhead {
   #ahead = null;
 
   prefetch() {
-    this.#ahead = { promise: fetchIceConfig(), at: Date.now() };
+    if (this.#good()) return;
+    const ahead = { at: Date.now(), config: null };
+    ahead.promise = fetchIceConfig().then((config) => (ahead.config = config));
+    this.#ahead = ahead;
   }
 
   drop() {
@@ -56,8 +65,17 @@ export class IceAhead {
 
   /** @returns {Promise<IceConfig>} */
   take() {
-    const ahead = this.#ahead;
+    const ahead = this.#good() ? this.#ahead : null;
     this.#ahead = null;
-    return ahead && Date.now() - ahead.at < AHEAD_MAX_AGE_MS ? ahead.promise : fetchIceConfig();
+    return ahead ? ahead.promise.then((config) => (config.failed ? fetchIceConfig() : config)) : fetchIceConfig();
+  }
+
+  #good() {
+    const ahead = this.#ahead;
+    if (!ahead) return false;
+    const { config } = ahead;
+    if (!config) return true;
+    const age = Date.now() - ahead.at;
+    return config.ttl ? age < config.ttl * 1000 * AHEAD_TTL_SHARE : age < AHEAD_MAX_AGE_MS;
   }
 }

@@ -5,8 +5,9 @@
 // - view.js:  what the page shows (phase → `#status[data-state]`, texts, card, controls)
 // - seat.js:  the Socket.IO connection and this page's seat (reconnection, resume token)
 // - call.js:  the RTCPeerConnection (negotiation, ICE restarts, fresh ICE servers)
-// - ice.js:   `GET /config.json`, once per call attempt (the answering page asks as soon as the `hello`
-//             exchange says a new call is coming, not when its offer arrives)
+// - ice.js:   `GET /config.json`, once per call attempt (asked ahead: as the page loads, and by the
+//             answering page when the `hello` exchange says a new call is coming, if what it had
+//             is too old by then)
 // - media.js: the camera and microphone; rooms.js: room names and links
 // - this file: which call runs, and the messages that decide it
 //
@@ -86,8 +87,10 @@ function render() {
 async function start() {
   media.status = "starting";
   media.problem = null;
-  // The connection is made while the camera starts; the seat is asked for once it has.
+  // The connection is made and the ICE servers are asked for while the camera starts; the seat
+  // is asked for once it has.
   if (typeof io === "function") seat.prepare();
+  iceAhead.prefetch();
   render();
   if (!media.stream && !media.withoutMedia) {
     try {

@@ -14,6 +14,7 @@ import {
   chromiumMissing,
   launchChromium,
   pollPage,
+  requestsFor,
   stateOf,
   uniqueRoom,
   waitForPhase,
@@ -313,6 +314,8 @@ describe("the room page's connection while the camera starts", { skip: chromiumM
     await pollPage(a.page, () => window.__duet.socket?.connected === true, null, { timeout: 10_000, what: "page A's socket connected" });
     assert.deepEqual(await a.page.evaluate(() => window.__duet.seat.state), "idle");
     assert.equal(a.sockets.length, 1);
+    // The ICE servers are asked for meanwhile too.
+    await waitFor(() => requestsFor(a, "/config.json").length === 1, { what: "page A asking for its ICE servers while its camera starts" });
     await a.page.evaluate(() => window.__camera());
     await waitForPhase(a.page, "waiting");
     assert.equal(a.sockets.length, 1, "the socket opened while the camera started is the one seated");
@@ -331,6 +334,8 @@ describe("the room page's connection while the camera starts", { skip: chromiumM
     await Promise.all([waitForPhase(a.page, "connected"), waitForPhase(b.page, "connected")]);
     assert.equal(b.sockets.length, 2);
     await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
+    // One request each: asked ahead, used by the call.
+    assert.deepEqual([a, b].map((r) => requestsFor(r, "/config.json").length), [1, 1]);
     assert.deepEqual([...a.errors, ...b.errors], []);
   });
 });
