@@ -155,7 +155,11 @@ function dryRun() {
 }
 
 // ---------- one run ----------
-function runDriver(server, proto, rooms, tag, idleWait, extra = []) {
+/**
+ * A driver run. `onReady(child)`: with `--sat-barrier 1` in `extra`, called when the driver is
+ * ready for its saturation phase (it then waits for `go <epoch ms>` on its stdin).
+ */
+function runDriver(server, proto, rooms, tag, idleWait, extra = [], onReady = null) {
   const args = [
     path.join(ROOT, "bench/driver.mjs"),
     "--proto", proto,
@@ -173,14 +177,23 @@ function runDriver(server, proto, rooms, tag, idleWait, extra = []) {
   ];
   return new Promise((resolve) => {
     const [cmd, cmdArgs] = pinned(pin.driver, process.execPath, args);
-    const child = spawn(cmd, cmdArgs, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, cmdArgs, { stdio: [onReady ? "pipe" : "ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
+    child.stderr.on("data", (d) => {
+      err += d;
+      if (onReady && err.includes("phase sat-ready")) {
+        const ready = onReady;
+        onReady = null;
+        ready(child);
+      }
+    });
     const killer = setTimeout(() => child.kill("SIGKILL"), 240_000 + rooms * 300);
     child.on("exit", () => {
       clearTimeout(killer);
+      // Gone before it was ready: its partner is not to wait for it.
+      if (onReady) onReady(null);
       const line = out.trim().split("\n").pop();
       try {
         resolve(JSON.parse(line));
@@ -403,7 +416,7 @@ async function main() {
 
   // ---------- side-by-side pairs ----------
   // Ours and the plain-JS object at the same time: both servers on the servers' CPU, both
-  // drivers on the driver's, their saturation windows opened at the same instant (--sat-at), so
+  // drivers on the driver's, their saturation windows opened at the same instant (--sat-barrier), so
   // that whatever the machine does during those seconds falls on both alike.
   // The Wasm floor's pairs run among them, the same way: the plain-JS object with a minimal Wasm
   // step before each message (bench/servers/workerd-js-floor.js) against the plain one.
@@ -417,11 +430,21 @@ async function main() {
     const servers = {};
     try {
       for (const kind of kinds) servers[kind] = await startServer(kind, dist, compat, RELAY_VARS);
-      // Time for both drivers' joins and fixed-rate phases on one shared CPU, short of the
-      // ~10 s after which idle objects would be evicted before the window opens.
-      const satAt = Date.now() + 6_000 + rooms * 8;
+      // Both windows open at one instant, set once both drivers have joined and run their
+      // fixed-rate phases (on one shared CPU, however long that took): a barrier, not a guess.
+      const ready = [];
+      const arrive = (child) => {
+        if (child === null) {
+          for (const c of ready) c.stdin.end();
+          return;
+        }
+        ready.push(child);
+        if (ready.length < kinds.length) return;
+        const at = Date.now() + 100 + cfg.warm * 1000;
+        for (const c of ready) c.stdin.end(`go ${at}\n`);
+      };
       const tag = (kind) => `sb${k}${kind.replace(/\W/g, "").slice(0, 6)}r${rooms}x${Date.now().toString(36)}`;
-      const res = await Promise.all(kinds.map((kind) => runDriver(servers[kind], "sio", rooms, tag(kind), 0, ["--sat-at", String(satAt)])));
+      const res = await Promise.all(kinds.map((kind) => runDriver(servers[kind], "sio", rooms, tag(kind), 0, ["--sat-barrier", "1"], arrive)));
       return Object.fromEntries(kinds.map((kind, i) => [kind === first ? "a" : "b", withErrorsTotal(res[i])]));
     } catch (e) {
       return { fatal: String(e?.message ?? e).slice(0, 2000) };

@@ -43,6 +43,10 @@ const opt = {
   // Epoch ms: the saturation window opens then (its warm-up before it), so that two drivers
   // measure two servers side by side over the same seconds (bench.mjs's side-by-side pairs).
   "sat-at": 0,
+  // 1: instead, once ready for the saturation phase, say `phase sat-ready` on stderr and wait
+  // for a line `go <epoch ms>` on stdin, the time its window opens (bench.mjs sends it to both
+  // drivers of a side-by-side pair once both are ready, however long their joins took).
+  "sat-barrier": 0,
 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
@@ -425,7 +429,28 @@ async function phaseRate(live) {
   };
 }
 
+/** The `go <epoch ms>` line the harness sends on stdin (`--sat-barrier 1`). */
+function satGo() {
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", (d) => {
+      buf += d;
+      const m = /^go (\d+)$/m.exec(buf);
+      if (m) {
+        process.stdin.pause();
+        resolve(Number(m[1]));
+      }
+    });
+    process.stdin.on("end", () => reject(new Error("no `go` before stdin closed")));
+  });
+}
+
 async function phaseSat(live) {
+  if (opt["sat-barrier"]) {
+    process.stderr.write("phase sat-ready\n");
+    opt["sat-at"] = await satGo();
+  }
   if (opt["sat-at"]) await sleep(Math.max(0, opt["sat-at"] - opt.warm * 1000 - Date.now()));
   mode = "sat";
   for (const pair of live) {
