@@ -175,11 +175,11 @@ export async function callRun({ env, trials, log, beforePage = "", delayMs = 0 }
       };
       const [sp, cp] = [await via(site.port), await via(codelab.port)];
       const rtt = `${2 * delayMs} ms round trip`;
-      sites.push({ kind: "ours-net", label: `ours, signalling over a ${rtt}`, url: (room) => `http://127.0.0.1:${sp}/r/${room}`, net: true });
-      sites.push({ kind: "codelab-net", label: `codelab step 05, signalling over a ${rtt}`, url: (room) => `http://127.0.0.1:${cp}/?room=${room}`, net: true });
+      sites.push({ kind: "ours-net", label: `ours, signalling over a ${rtt}`, url: (room) => `http://127.0.0.1:${sp}/r/${room}` });
+      sites.push({ kind: "codelab-net", label: `codelab step 05, signalling over a ${rtt}`, url: (room) => `http://127.0.0.1:${cp}/?room=${room}` });
       if (before) {
         const bp = await via(before.port);
-        sites.push({ kind: "ours-before-net", label: `ours, the earlier page, signalling over a ${rtt}`, url: (room) => `http://127.0.0.1:${bp}/r/${room}`, net: true });
+        sites.push({ kind: "ours-before-net", label: `ours, the earlier page, signalling over a ${rtt}`, url: (room) => `http://127.0.0.1:${bp}/r/${room}` });
       }
     }
     return { trials, delayMs, sites: await timeToCall(sites, { trials, log }) };
