@@ -1,5 +1,5 @@
 // Network helpers shared by the tests (tests/helpers.mjs re-exports them) and the benchmark
-// (bench/): free ports, whether a port listens, and bounded condition waits.
+// (bench/): free ports, listening on one, whether a port listens, and bounded condition waits.
 
 import net from "node:net";
 
@@ -12,6 +12,14 @@ export function freePort() {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
+  });
+}
+
+/** Starts `server` (a `net` or `http` server) on a free port of 127.0.0.1; its port. */
+export function listenOnLoopback(server) {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(server.address().port));
   });
 }
 

@@ -2,6 +2,7 @@
 // websockets blocked), shared by the raw-socket tests, the browser tests and the benchmark.
 
 import net from "node:net";
+import { listenOnLoopback } from "./net.mjs";
 
 /**
  * A TCP proxy on 127.0.0.1 in front of `target` (a port), for faults a real network makes:
@@ -18,11 +19,7 @@ import net from "node:net";
 export class TcpProxy {
   static async start(target, opts) {
     const proxy = new TcpProxy(target, opts);
-    await new Promise((resolve, reject) => {
-      proxy.server.once("error", reject);
-      proxy.server.listen(0, "127.0.0.1", resolve);
-    });
-    proxy.port = proxy.server.address().port;
+    proxy.port = await listenOnLoopback(proxy.server);
     proxy.url = `http://127.0.0.1:${proxy.port}`;
     proxy.wsUrl = `ws://127.0.0.1:${proxy.port}`;
     return proxy;

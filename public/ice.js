@@ -54,7 +54,7 @@ export class IceAhead {
 
   prefetch() {
     if (this.#good()) return;
-    const ahead = { at: Date.now(), config: null };
+    const ahead = { config: null };
     ahead.promise = fetchIceConfig().then((config) => (ahead.config = config));
     this.#ahead = ahead;
   }
@@ -75,7 +75,7 @@ export class IceAhead {
     if (!ahead) return false;
     const { config } = ahead;
     if (!config) return true;
-    const age = Date.now() - ahead.at;
+    const age = Date.now() - config.fetchedAt;
     return config.ttl ? age < config.ttl * 1000 * AHEAD_TTL_SHARE : age < AHEAD_MAX_AGE_MS;
   }
 }

@@ -87,17 +87,18 @@ async function loadAllowingProxyLoss(page, url, pending) {
  * Opens `url` in a fresh context of `browser` and records the page's websockets, requests,
  * errors and console. `setup(context)` runs before the page loads (init scripts, routes); the
  * state recorder is always installed. Returns
- * `{ page, context, sockets, socketOpens: [{ at, url }], requests: [{ at, url, method }], errors, logs, close() }`.
+ * `{ page, context, sockets, socketOpens: [{ at, url }], framesSent (text of every websocket frame the page sent), requests: [{ at, url, method }], errors, logs, close() }`.
  */
 export async function openPage(browser, url, { viewport = { width: 1280, height: 720 }, setup } = {}) {
   const context = await browser.newContext({ viewport });
   await recordStates(context);
   await setup?.(context);
   const page = await context.newPage();
-  const rec = { page, context, sockets: [], socketOpens: [], requests: [], errors: [], logs: [] };
+  const rec = { page, context, sockets: [], socketOpens: [], framesSent: [], requests: [], errors: [], logs: [] };
   page.on("websocket", (ws) => {
     rec.sockets.push(ws);
     rec.socketOpens.push({ at: Date.now(), url: ws.url() });
+    ws.on("framesent", (f) => rec.framesSent.push(String(f.payload)));
   });
   page.on("request", (req) => rec.requests.push({ at: Date.now(), url: req.url(), method: req.method() }));
   page.on("pageerror", (err) => rec.errors.push(err.message));

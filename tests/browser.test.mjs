@@ -297,19 +297,10 @@ describe("the room page's connection while the camera starts", { skip: chromiumM
       navigator.mediaDevices.getUserMedia = (constraints) => released.then(() => real(constraints));
     });
 
-  /** The frames `rec`'s page sent on its websockets so far. */
-  const framesSent = (rec) => rec.sent;
-  const recordFrames = (rec) => {
-    rec.sent = [];
-    for (const ws of rec.sockets) ws.on("framesent", (f) => rec.sent.push(String(f.payload)));
-    rec.page.on("websocket", (ws) => ws.on("framesent", (f) => rec.sent.push(String(f.payload))));
-  };
-
   test("the socket is connected while the camera starts and asks for its seat once it has, also after the seat grace closed it", async () => {
     const room = uniqueRoom("camera");
     // Within the grace: connected (Socket.IO `40` sent) before the camera answers, no seat asked.
     const a = await pages.open(browser, `${server.url}/r/${room}`, { setup: slowCamera });
-    recordFrames(a);
     await waitFor(() => a.sockets.length === 1 && !a.sockets[0].isClosed(), { what: "page A's websocket open while its camera starts" });
     await pollPage(a.page, () => window.__duet.socket?.connected === true, null, { timeout: 10_000, what: "page A's socket connected" });
     assert.deepEqual(await a.page.evaluate(() => window.__duet.seat.state), "idle");
@@ -319,17 +310,16 @@ describe("the room page's connection while the camera starts", { skip: chromiumM
     await a.page.evaluate(() => window.__camera());
     await waitForPhase(a.page, "waiting");
     assert.equal(a.sockets.length, 1, "the socket opened while the camera started is the one seated");
-    assert.equal(framesSent(a).filter((f) => f.includes("create or join")).length, 1);
+    assert.equal(a.framesSent.filter((f) => f.includes("create or join")).length, 1);
 
     // Slower than the grace: the room closes the seatless socket; nothing reconnects until the
     // camera answers, then the page connects again, asks, and the two are in a call.
     const b = await pages.open(browser, `${server.url}/r/${room}`, { setup: slowCamera });
-    recordFrames(b);
     await waitFor(() => b.sockets.length === 1, { what: "page B's websocket" });
     await waitFor(() => b.sockets[0].isClosed(), { what: "the room closing page B's seatless socket after its grace" });
     await pollPage(b.page, () => window.__duet.socket?.active === false, null, { timeout: 5_000, what: "page B's socket not reconnecting" });
     assert.equal(b.sockets.length, 1, "no reconnection while the camera has not answered");
-    assert.deepEqual(framesSent(b).filter((f) => f.includes("create or join")), []);
+    assert.deepEqual(b.framesSent.filter((f) => f.includes("create or join")), []);
     await b.page.evaluate(() => window.__camera());
     await Promise.all([waitForPhase(a.page, "connected"), waitForPhase(b.page, "connected")]);
     assert.equal(b.sockets.length, 2);

@@ -11,7 +11,7 @@ import WebSocket from "ws";
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 // Free ports, listening checks and bounded waits are shared with the benchmark (bench/).
-export { freePort, isListening, waitFor } from "../lib/net.mjs";
+export { freePort, isListening, listenOnLoopback, waitFor } from "../lib/net.mjs";
 import { freePort, isListening, waitFor } from "../lib/net.mjs";
 
 /** Resolves with the first value `emitter` gives for `event`, or rejects after `timeout` ms. */

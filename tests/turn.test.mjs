@@ -14,7 +14,7 @@ import http from "node:http";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { execFileSync } from "node:child_process";
-import { ROOT, startServer, waitFor } from "./helpers.mjs";
+import { ROOT, listenOnLoopback, startServer, waitFor } from "./helpers.mjs";
 
 /** A STUN entry on loopback: an answer that must keep it is told apart from an empty one. */
 const STUN = [{ urls: "stun:127.0.0.1:3478" }];
@@ -101,8 +101,7 @@ async function fakeCloudflare() {
       res.end(how.body);
     });
   });
-  await new Promise((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
-  fake.port = fake.server.address().port;
+  fake.port = await listenOnLoopback(fake.server);
   fake.origin = `http://127.0.0.1:${fake.port}`;
   fake.close = async () => {
     for (const res of fake.held) res.destroy();

@@ -5,15 +5,12 @@
 // Closes follow the bytes sent before them. No loss, no bandwidth limit.
 
 import net from "node:net";
+import { listenOnLoopback } from "../../lib/net.mjs";
 
 export class DelayProxy {
   static async start(target, oneWayMs) {
     const proxy = new DelayProxy(target, oneWayMs);
-    await new Promise((resolve, reject) => {
-      proxy.server.once("error", reject);
-      proxy.server.listen(0, "127.0.0.1", resolve);
-    });
-    proxy.port = proxy.server.address().port;
+    proxy.port = await listenOnLoopback(proxy.server);
     return proxy;
   }
 
