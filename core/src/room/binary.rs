@@ -34,8 +34,9 @@ impl<H> HeldBinary<H> {
 pub(super) struct Attachments<H> {
     /// Binary frames still owed by the last binary packet.
     pub(super) owed: usize,
-    /// That packet, held until its last attachment is in, if it goes anywhere.
-    pub(super) held: Option<HeldBinary<H>>,
+    /// That packet, held until its last attachment is in, if it goes anywhere (boxed: rare, and
+    /// the entry's per-frame fields stay on one cache line).
+    pub(super) held: Option<Box<HeldBinary<H>>>,
 }
 
 impl<H> Default for Attachments<H> {
@@ -81,7 +82,7 @@ impl<H: Clone + PartialEq> Room<H> {
     ) {
         self.entries[i].binary = Attachments {
             owed: attachments,
-            held,
+            held: held.map(Box::new),
         };
     }
 
@@ -117,7 +118,7 @@ impl<H: Clone + PartialEq> Room<H> {
         if binary.owed > 0 {
             return;
         }
-        let Some(held) = binary.held.take() else {
+        let Some(held) = binary.held.take().map(|held| *held) else {
             return;
         };
         // The receiver may have gone while the attachments were coming in.

@@ -150,11 +150,14 @@ struct Session<W> {
 }
 
 /// One room's sessions.
+#[repr(C)]
 pub struct Server<W> {
-    room: Room<Peer<W>>,
     polls: BTreeMap<String, Session<W>>,
     /// The room's actions for a websocket text frame (empty between frames, kept for its room).
     actions: Vec<Action<Peer<W>>>,
+    /// Last, its per-frame fields first (see [`Room`]): laid out as declared (`repr(C)`), the
+    /// fields every frame reads are on one or two cache lines.
+    room: Room<Peer<W>>,
 }
 
 type Outs<W> = Vec<Out<W>>;
