@@ -210,7 +210,7 @@ export function costMarkdown(res, runLine) {
     [
       "PING_INTERVAL / PING_TIMEOUT (ms)",
       "round (s)",
-      "rounds per hour",
+      "idle rounds per call-hour",
       "billed object requests per call-hour",
       "rows written per call-hour",
       "$ per 1,000 call-hours",
@@ -231,11 +231,11 @@ ${runLine}
 
 \`bash bench/run.sh --only cost\` (bench/lib/cost.mjs, bench/lib/prices.mjs). One two-person call per design on bare
 workerd: join, negotiation (hello both ways, a 5 KB offer, a 4 KB answer, 8 trickled candidates from each side,
-media state both ways), a settling phase until the join's one-off alarms are past (a socket's seat grace fires once even
-for a socket that took its seat at once), idle with heartbeats for ${res.quick ? 2 : "up to 6"} real rounds at the production settings
+media state both ways), a settling phase until the join's one-off alarms are past (a socket's seat grace wakes the
+room once even for a socket that took its seat at once: ours sends its first pings then) and the first heartbeat round after them, idle with heartbeats for ${res.quick ? 2 : "up to 6"} real rounds at the production settings
 (25 s / 20 s, so every round wakes the object from hibernation, as on Cloudflare; counted from just after one alarm to
 just after the last), hang-up (counted until a round later, so that an alarm left set in the empty room shows). An
-hour-long call = the one-off phases + the idle phase scaled to an hour of rounds. Counted from the harness around the unchanged build (bench/wake-wrap.mjs):
+hour-long call = the one-off phases + the idle phase scaled to the rounds in the rest of the hour. Counted from the harness around the unchanged build (bench/wake-wrap.mjs):
 Worker requests, object requests (fetch, alarm), incoming websocket messages (pongs the platform answers never reach
 the object and are not billed), object constructions (wakes from hibernation), rows written (each setAlarm() and
 deleteAlarm() one row; SQL rows as workerd counts them). Awake time: the server's CPU time (workerd's clock stands

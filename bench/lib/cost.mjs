@@ -15,7 +15,9 @@
 //  5. hang-up: A says `leave` and `bye` and closes; then B closes; counted until one round later
 //     (an alarm left set in the empty room would fire by then).
 // An hour-long call is join + negotiate + settle + hang-up once, plus the idle phase scaled from its
-// rounds to the number of rounds in an hour (3,600 s ÷ the round length). The round length is
+// rounds to the rest of the hour ((3,600 s - what join, negotiate and settle took) ÷ the round
+// length: settle lasts until a design's first heartbeat round after its seat-grace wake, about
+// a round, and the designs differ there by less than one alarm a call). The round length is
 // the design's: (pingInterval + pingTimeout) ÷ 2 for ours and the plain-JS object while the
 // platform takes pongs, pingInterval otherwise (v3 clients ping every pingInterval).
 //
@@ -344,10 +346,11 @@ export async function runCall(design, env, { interval = 25000, timeout = 20000, 
     cut("hangup");
     const rssAfter = rssKb([server.pid]);
 
-    const roundsPerHour = 3_600_000 / round;
+    // The rest of the hour after the one-off phases of the call (the hang-up ends it).
+    const oneOffMs = (phases.join.wallSec + phases.negotiate.wallSec + phases.settle.wallSec) * 1000;
+    const roundsPerHour = (3_600_000 - oneOffMs) / round;
     const perRound = Object.fromEntries(Object.entries(phases.idle.units).map(([k, v]) => [k, v / idleRoundsSeen]));
-    // An hour-long call: the one-off phases plus an hour of idle rounds (minus what the one-off
-    // phases took, which is negligible against an hour and ignored).
+    // An hour-long call: the one-off phases plus idle rounds for the rest of the hour.
     let hour = addUnits(addUnits(addUnits(phases.join.units, phases.negotiate.units), phases.settle.units), phases.hangup.units);
     hour = addUnits(hour, perRound, roundsPerHour);
     if (d.server === "awake") hour.awakeSec = 3600;

@@ -40,6 +40,29 @@ fn a_v3_frame_moves_the_deadline_later_and_an_early_alarm_is_harmless() {
 }
 
 #[test]
+fn the_wake_a_new_sockets_seat_grace_sets_is_the_first_ping_round_not_a_wake_for_nothing() {
+    let cfg = Config::default();
+    let mut t = RoomHarness::new();
+    let t0 = t.now;
+    // Its open sets the alarm for the end of its seat grace (it has no seat yet).
+    t.connect(1, Protocol::V4);
+    let set = t.room.next_alarm();
+    assert_eq!(set, Some(t0 + cfg.seat_grace));
+    t.ask(1);
+    t.now += 40;
+    t.connect(2, Protocol::V4);
+    t.ask(2);
+    // Both seated at once: the alarm stays where it is, and is not a wake for nothing ...
+    assert_eq!(t.room.next_alarm(), set);
+    assert!(!alarm_needs_write(set, t.room.next_alarm()));
+    // ... but the first ping round, for both sockets; the next is a round later.
+    let a = t.room.on_alarm(set.unwrap(), |_| None);
+    assert_eq!(sent(&a, 1), vec!["2".to_string()]);
+    assert_eq!(sent(&a, 2), vec!["2".to_string()]);
+    assert_eq!(t.room.next_alarm(), Some(set.unwrap() + t.room.round()));
+}
+
+#[test]
 fn v3_ping_is_answered_with_pong_and_data() {
     let mut t = RoomHarness::new();
     t.connect(1, Protocol::V3);
@@ -55,8 +78,9 @@ fn v4_room_lets_the_platform_take_pongs_and_checks_them_at_the_next_round() {
     assert_eq!(t.room.auto_response(), AutoResponse::V4Pong);
     assert_eq!(AutoResponse::V4Pong.pair(), ("3", "6"));
     assert_eq!(t.room.round(), round);
+    // The first ping comes at the end of the seat grace (the wake the sockets' open set).
     let due = t.room.next_alarm().unwrap();
-    assert_eq!(due, t.now + round);
+    assert_eq!(due, t.now + cfg.seat_grace.min(round));
     let a = t.room.on_alarm(due, |_| None);
     assert_eq!(sent(&a, 1), vec!["2".to_string()]);
     assert_eq!(sent(&a, 2), vec!["2".to_string()]);
@@ -160,18 +184,18 @@ fn with_a_v3_client_in_the_room_v4_pongs_arrive_as_messages_and_move_the_alarm()
     assert_eq!(t.room.auto_response(), AutoResponse::V3Ping);
     assert_eq!(AutoResponse::V3Ping.pair(), ("2", "3"));
     assert_eq!(t.room.round(), cfg.ping_interval);
+    let t0 = t.now;
     let due = t.room.next_alarm().unwrap();
+    // The v4 socket's first ping, at the end of its seat grace.
+    assert_eq!(due, t0 + cfg.seat_grace);
     let a = t.room.on_alarm(due, |_| None);
     assert_eq!(sent(&a, 1), vec!["2".to_string()]);
     assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_timeout));
     t.room.on_text(&1, "3", due + 1);
-    // Pong in: the v4 check is off; what is next is the v3 client's own deadline (last seen +
-    // interval + timeout), before the next ping round.
-    let t0 = due - cfg.ping_interval;
-    assert_eq!(
-        t.room.next_alarm(),
-        Some(t0 + cfg.ping_interval + cfg.ping_timeout)
-    );
+    // Pong in: the v4 check is off; what is next is the next ping round, before the v3
+    // client's own deadline (last seen + interval + timeout).
+    assert_eq!(t.room.next_alarm(), Some(due + cfg.ping_interval));
+    assert!(due + cfg.ping_interval < t0 + cfg.ping_interval + cfg.ping_timeout);
     // Silent: closed pingTimeout after the ping.
     let a = t.room.on_alarm(due + cfg.ping_interval, |h| {
         (*h == 2).then_some(due + cfg.ping_interval)
@@ -301,23 +325,42 @@ fn the_seat_grace_counts_from_losing_the_seat() {
 
 #[test]
 fn a_socket_opened_just_before_a_ping_round_is_not_pinged_early() {
+    let cfg = Config::default();
     let mut t = RoomHarness::new();
     let round = t.room.round();
+    // A socket's first ping is due at the end of its seat grace.
+    let first = cfg.seat_grace.min(round);
     let t0 = t.now;
     t.connect(1, Protocol::V4);
     t.ask(1);
-    t.now = t0 + round - round / 4;
+    let t1 = t0 + first;
+    assert_eq!(t.room.next_alarm(), Some(t1));
+    t.room.on_alarm(t1, |_| None);
+    t.room.on_text(&1, "3", t1 + 1);
+    // Socket 2 opens less than half its first gap before socket 1's next round.
+    t.now = t1 + round - first / 2 + 1;
     t.connect(2, Protocol::V4);
     t.ask(2);
-    let a = t.room.on_alarm(t0 + round, |_| None);
+    let a = t.room.on_alarm(t1 + round, |_| None);
     assert_eq!(sent(&a, 1), vec!["2".to_string()]);
     assert!(
         sent(&a, 2).is_empty(),
-        "opened a quarter round ago: less than half a round"
+        "opened less than half its first gap ago"
     );
-    // Its own round comes at open + round.
-    t.room.on_text(&1, "3", t0 + round + 1);
-    assert_eq!(t.room.next_alarm(), Some(t0 + round - round / 4 + round));
+    // Its own first ping comes at its seat grace.
+    assert_eq!(t.room.next_alarm(), Some(t.now + first));
+    // Had it opened more than that before the round, it would have been pinged with it.
+    let mut t = RoomHarness::new();
+    t.connect(1, Protocol::V4);
+    t.ask(1);
+    t.room.on_alarm(t1, |_| None);
+    t.room.on_text(&1, "3", t1 + 1);
+    t.now = t1 + round - first / 2;
+    t.connect(2, Protocol::V4);
+    t.ask(2);
+    let a = t.room.on_alarm(t1 + round, |_| None);
+    assert_eq!(sent(&a, 2), vec!["2".to_string()]);
+    assert_eq!(t.room.next_alarm(), Some(t1 + 2 * round));
 }
 
 #[test]
@@ -361,7 +404,12 @@ fn when_the_last_v3_client_times_out_the_v4_round_due_under_the_new_spacing_is_p
     // alarm that closed the v3 client asked for a round already past.
     let cfg = Config::default();
     let mut t = RoomHarness::seated(&[(1, Protocol::V4), (2, Protocol::V3)]);
-    let t0 = t.now;
+    // Socket 1's first ping, at its seat grace; the rounds after it are what this is about.
+    let first = t.now + cfg.seat_grace;
+    assert_eq!(t.room.next_alarm(), Some(first));
+    t.room.on_alarm(first, |_| None);
+    t.room.on_text(&1, "3", first + 5);
+    let t0 = first;
     // Socket 2 (v3) pings once, 3 s in, then falls silent: its deadline is 48 s in.
     t.now = t0 + 3_000;
     t.text(2, "2");

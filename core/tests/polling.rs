@@ -285,8 +285,10 @@ fn a_held_poll_gets_the_server_ping_and_the_pong_comes_by_post() {
     t.seat_ws(7);
     t.get_now("eio1");
     assert_eq!(t.get("eio1").0, Ok(Poll::Wait));
+    // The first ping, at the end of the seat grace.
     let due = t.server.next_alarm().unwrap();
-    assert_eq!(due, T0 + (cfg.ping_interval + cfg.ping_timeout) / 2);
+    let round = (cfg.ping_interval + cfg.ping_timeout) / 2;
+    assert_eq!(due, T0 + cfg.seat_grace.min(round));
     let outs = t.server.on_alarm(due, |_| None, |_| None);
     assert_eq!(responses(&outs, "eio1"), vec![text("2")]);
     t.now = due + 10;
@@ -519,10 +521,12 @@ fn a_probe_that_breaks_the_exchange_or_times_out_leaves_the_session_on_polling()
         outs.contains(&Out::Close(9, Cause::UpgradeTimeout)),
         "{outs:?}"
     );
-    // The client goes on polling.
+    // The client goes on polling (that alarm, at the end of the seat grace, was also the
+    // session's first ping round: the ping waits in its queue).
+    assert_eq!(cfg.upgrade_timeout, cfg.seat_grace);
     let m = r#"42["message","still polling"]"#;
     t.server.on_ws_text(7, m, t.now);
-    assert_eq!(t.get_now("eio1"), text(m));
+    assert_eq!(t.get_now("eio1"), text(&format!("2\u{1e}{m}")));
 }
 
 /// The records saved so far, by sid (the last of each).
