@@ -63,6 +63,53 @@ fn the_wake_a_new_sockets_seat_grace_sets_is_the_first_ping_round_not_a_wake_for
 }
 
 #[test]
+fn a_page_that_hangs_up_moves_the_alarm_once_not_again_when_it_leaves_the_namespace() {
+    let cfg = Config::default();
+    let mut t = RoomHarness::seated_pair();
+    t.now += 600_000;
+    t.room.on_alarm(t.now, |_| Some(t.now));
+    let set = t.room.next_alarm();
+    // `bye`: its seat grace starts, sooner than the next round, so the alarm moves ...
+    t.text(1, r#"42["bye","r1"]"#);
+    let after_bye = t.room.next_alarm();
+    assert_eq!(after_bye, Some(t.now + cfg.seat_grace));
+    assert!(alarm_needs_write(set, after_bye));
+    // ... and `41` (the page's socket.io disconnect): its connect timeout counts from now,
+    // after the seat grace, not from its open ten minutes ago: no second write.
+    t.text(1, "41");
+    assert_eq!(t.room.next_alarm(), after_bye);
+    // Staying open, it is closed at the end of its seat grace.
+    let a = t.room.on_alarm(t.now + cfg.seat_grace, |_| Some(t.now));
+    assert!(a.contains(&Action::Close(1, Cause::SeatTimeout)), "{a:?}");
+}
+
+#[test]
+fn a_socket_that_leaves_the_namespace_has_the_connect_timeout_from_then() {
+    let cfg = Config {
+        seat_grace: 0,
+        ..Config::default()
+    };
+    let mut t = RoomHarness::with(cfg);
+    t.connect(1, Protocol::V4);
+    t.now += 600_000;
+    t.text(1, "41");
+    let left = t.now;
+    let a = t
+        .room
+        .on_alarm(left + cfg.connect_timeout - 1, |_| Some(left));
+    assert!(
+        !a.contains(&Action::Close(1, Cause::ConnectTimeout)),
+        "{a:?}"
+    );
+    // Not connected again by then, it is closed.
+    let a = t.room.on_alarm(left + cfg.connect_timeout, |_| Some(left));
+    assert!(
+        a.contains(&Action::Close(1, Cause::ConnectTimeout)),
+        "{a:?}"
+    );
+}
+
+#[test]
 fn v3_ping_is_answered_with_pong_and_data() {
     let mut t = RoomHarness::new();
     t.connect(1, Protocol::V3);

@@ -102,6 +102,10 @@ pub struct Conn {
     /// or from `opened_at`, whichever is later.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub free_since: u64,
+    /// v4: when the socket last left the default namespace (`41`; 0: never): the connect
+    /// timeout counts from then or from `opened_at`, whichever is later.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub left_at: u64,
     /// Engine.IO session id.
     pub sid: String,
     /// Socket.IO id for the default namespace (v4 only; a v3 socket's id is its `sid`).
@@ -129,6 +133,7 @@ impl Conn {
             awaiting_pong: false,
             closing: false,
             free_since: 0,
+            left_at: 0,
             resume: None,
             #[cfg(feature = "conformance")]
             custom_ns: false,

@@ -140,9 +140,7 @@ impl<H: Clone + PartialEq> Room<H> {
             let c = &e.conn;
             let cause = match c.protocol {
                 Protocol::V4 if c.awaiting_pong && now >= deadline => Some(Cause::PingTimeout),
-                Protocol::V4
-                    if !c.connected && now >= c.opened_at.saturating_add(cfg.connect_timeout) =>
-                {
+                Protocol::V4 if connect_deadline(c, &cfg).is_some_and(|t| now >= t) => {
                     Some(Cause::ConnectTimeout)
                 }
                 Protocol::V3 => {
@@ -173,7 +171,10 @@ impl<H: Clone + PartialEq> Room<H> {
         let due = self.entries.iter().any(|e| {
             e.conn.protocol == Protocol::V4
                 && !e.conn.awaiting_pong
-                && now >= e.conn.last_ping.saturating_add(ping_gap(&e.conn, round, &cfg))
+                && now
+                    >= e.conn
+                        .last_ping
+                        .saturating_add(ping_gap(&e.conn, round, &cfg))
         });
         if due {
             for e in &mut self.entries {
@@ -213,13 +214,15 @@ impl<H: Clone + PartialEq> Room<H> {
                     }
                     Protocol::V4 => c.last_ping.saturating_add(ping_gap(c, round, cfg)),
                 };
-                let connect = (c.protocol == Protocol::V4 && !c.connected)
-                    .then(|| c.opened_at.saturating_add(cfg.connect_timeout));
-                [Some(heartbeat), connect, seat_deadline(c, cfg.seat_grace)]
-                    .into_iter()
-                    .flatten()
-                    .min()
-                    .unwrap_or(heartbeat)
+                [
+                    Some(heartbeat),
+                    connect_deadline(c, cfg),
+                    seat_deadline(c, cfg.seat_grace),
+                ]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(heartbeat)
             })
             .min()
     }
@@ -239,6 +242,17 @@ fn ping_gap(c: &super::Conn, round: u64, cfg: &super::Config) -> u64 {
     } else {
         round
     }
+}
+
+/// When a v4 socket not connected to the default namespace is closed for not connecting: the
+/// connect timeout from its open, or from when it left the namespace (`41`: a page that hangs up
+/// sends it just before it closes, and a deadline long past would move the alarm for nothing).
+fn connect_deadline(c: &super::Conn, cfg: &super::Config) -> Option<u64> {
+    (c.protocol == Protocol::V4 && !c.connected).then(|| {
+        c.left_at
+            .max(c.opened_at)
+            .saturating_add(cfg.connect_timeout)
+    })
 }
 
 /// When a socket without a seat is closed for not asking for one (`grace` 0: never).

@@ -363,6 +363,7 @@ impl<H: Clone + PartialEq> Room<H> {
                 self.free_seat(i, Leave::Disconnect, out);
                 let e = &mut self.entries[i];
                 e.conn.connected = false;
+                e.conn.left_at = now;
                 out.push(e.persist());
                 if e.conn.protocol == Protocol::V3 {
                     // A v3 socket cannot connect again; nothing is left to do on it.
