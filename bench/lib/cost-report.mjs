@@ -234,7 +234,8 @@ workerd: join, negotiation (hello both ways, a 5 KB offer, a 4 KB answer, 8 tric
 media state both ways), a settling phase until the join's one-off alarms are past (a socket's seat grace wakes the
 room once even for a socket that took its seat at once: ours sends its first pings then) and the first heartbeat round after them, idle with heartbeats for ${res.quick ? 2 : "up to 6"} real rounds at the production settings
 (25 s / 20 s, so every round wakes the object from hibernation, as on Cloudflare; counted from just after one alarm to
-just after the last), hang-up (counted until a round later, so that an alarm left set in the empty room shows). An
+just after the last), hang-up (A sends \`leave\`, \`bye\` and \`41\` and closes, as the page does; then B closes; counted until a
+round later, so that an alarm left set in the empty room shows). An
 hour-long call = the one-off phases + the idle phase scaled to the rounds in the rest of the hour. Counted from the harness around the unchanged build (bench/wake-wrap.mjs):
 Worker requests, object requests (fetch, alarm), incoming websocket messages (pongs the platform answers never reach
 the object and are not billed), object constructions (wakes from hibernation), rows written (each setAlarm() and

@@ -12,7 +12,8 @@
 //  4. idle: both peers only do heartbeats, for `idleRounds` heartbeat rounds at the production
 //     ping settings (25 s / 20 s by default): real time, not scaled, so that every round starts
 //     from hibernation as it does on Cloudflare (an object idle for 10 s is evicted);
-//  5. hang-up: A says `leave` and `bye` and closes; then B closes; counted until one round later
+//  5. hang-up: A says `leave` and `bye`, leaves the namespace (`41`) and closes, as the page does;
+//     then B closes; counted until one round later
 //     (an alarm left set in the empty room would fire by then).
 // An hour-long call is join + negotiate + settle + hang-up once, plus the idle phase scaled from its
 // rounds to the rest of the hour ((3,600 s - what join, negotiate and settle took) ÷ the round
@@ -337,6 +338,8 @@ export async function runCall(design, env, { interval = 25000, timeout = 20000, 
     a.message({ type: "leave" });
     a.send(`42${JSON.stringify(["bye", room])}`);
     await b.waitEvent("bye", 15_000).catch((e) => errors.push(e.message));
+    // As the page does (seat.js `leave()`): its socket.io disconnect (`41`), then the close.
+    a.send("41");
     a.close();
     await sleep(300);
     b.close();

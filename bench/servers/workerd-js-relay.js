@@ -94,6 +94,12 @@ export class Room {
       ws.serializeAttachment(me);
       return ws.send(`40{"sid":"${me.sid}"}`);
     }
+    if (type === 49 /* 1: disconnect */ && msg.length === 2 && me.connected) {
+      // Leaving the namespace (a page's socket.io disconnect) is a departure; the socket stays.
+      this.depart(ws, me);
+      me.connected = false;
+      return ws.serializeAttachment(me);
+    }
     if (type !== 50 /* 2: event */ || !me.connected) return this.kick(ws, me, 1002, "unsupported packet");
     // Namespace (only `/`), then an optional ack id, then the JSON array.
     let i = 2;
