@@ -232,9 +232,10 @@ impl<H: Clone + PartialEq> Room<H> {
 /// first comes at the end of its seat grace instead, when that is sooner: the room's alarm is set
 /// for that moment when the socket opens (it has no seat yet), and by then the socket has nearly
 /// always taken its seat, so that wake would find nothing to do and the first round would wake
-/// the room again seconds later. Started then, the heartbeat spends that wake instead: one alarm
-/// and one storage row less per socket that joins (bench/RESULTS.md, "What a call costs").
-/// Clients accept a ping sooner than `pingInterval` (see [`Room::round`]).
+/// the room again seconds later. Started then, the heartbeat spends that wake instead (the rounds
+/// after it come that much sooner, so a call saves less than the whole wake; measured in
+/// bench/RESULTS.md, "What a call costs"). Clients accept a ping sooner than `pingInterval` (see
+/// [`Room::round`]).
 fn ping_gap(c: &super::Conn, round: u64, cfg: &super::Config) -> u64 {
     let first = c.last_ping == c.opened_at && cfg.seat_grace > 0;
     if first {
