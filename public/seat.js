@@ -106,7 +106,10 @@ export class Seat {
     this.wantSeat = true;
     if (!this.socket) this.socket = this.#open();
     else if (this.socket.connected) return this.#ask();
-    else this.socket.connect();
+    // A socket still connecting (the one `prepare()` opened) asks once it has: socket.io's
+    // `connect()` now would send a second Socket.IO CONNECT, which the room answers by closing
+    // the socket (and the page came back on a new one).
+    else if (!this.socket.active) this.socket.connect();
     this.#set("connecting");
   }
 
