@@ -373,22 +373,26 @@ fn the_seat_grace_counts_from_losing_the_seat() {
 #[test]
 fn a_socket_opened_just_before_a_ping_round_is_not_pinged_early() {
     let cfg = Config::default();
-    let mut t = RoomHarness::new();
-    let round = t.room.round();
+    let round = RoomHarness::new().room.round();
     // A socket's first ping is due at the end of its seat grace.
     let first = cfg.seat_grace.min(round);
-    let t0 = t.now;
-    t.connect(1, Protocol::V4);
-    t.ask(1);
-    let t1 = t0 + first;
-    assert_eq!(t.room.next_alarm(), Some(t1));
-    t.room.on_alarm(t1, |_| None);
-    t.room.on_text(&1, "3", t1 + 1);
+    let t1 = RoomHarness::new().now + first;
+    // Socket 1 through its first ping; socket 2 opened at `opened`; socket 1's next round.
+    let round_after_opening = |opened: u64| {
+        let mut t = RoomHarness::new();
+        t.connect(1, Protocol::V4);
+        t.ask(1);
+        assert_eq!(t.room.next_alarm(), Some(t1));
+        t.room.on_alarm(t1, |_| None);
+        t.room.on_text(&1, "3", t1 + 1);
+        t.now = opened;
+        t.connect(2, Protocol::V4);
+        t.ask(2);
+        let a = t.room.on_alarm(t1 + round, |_| None);
+        (t, a)
+    };
     // Socket 2 opens less than half its first gap before socket 1's next round.
-    t.now = t1 + round - first / 2 + 1;
-    t.connect(2, Protocol::V4);
-    t.ask(2);
-    let a = t.room.on_alarm(t1 + round, |_| None);
+    let (t, a) = round_after_opening(t1 + round - first / 2 + 1);
     assert_eq!(sent(&a, 1), vec!["2".to_string()]);
     assert!(
         sent(&a, 2).is_empty(),
@@ -397,15 +401,7 @@ fn a_socket_opened_just_before_a_ping_round_is_not_pinged_early() {
     // Its own first ping comes at its seat grace.
     assert_eq!(t.room.next_alarm(), Some(t.now + first));
     // Had it opened more than that before the round, it would have been pinged with it.
-    let mut t = RoomHarness::new();
-    t.connect(1, Protocol::V4);
-    t.ask(1);
-    t.room.on_alarm(t1, |_| None);
-    t.room.on_text(&1, "3", t1 + 1);
-    t.now = t1 + round - first / 2;
-    t.connect(2, Protocol::V4);
-    t.ask(2);
-    let a = t.room.on_alarm(t1 + round, |_| None);
+    let (t, a) = round_after_opening(t1 + round - first / 2);
     assert_eq!(sent(&a, 2), vec!["2".to_string()]);
     assert_eq!(t.room.next_alarm(), Some(t1 + 2 * round));
 }
