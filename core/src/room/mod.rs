@@ -53,6 +53,7 @@ pub use reply::{events, Reply, LOG_PREFIX};
 
 use crate::engineio::{self, Protocol};
 use crate::socketio::{self, PacketType};
+use smallvec::SmallVec;
 
 /// Seats in a room: the codelab's video chat is for two.
 pub const MAX_SEATS: usize = 2;
@@ -77,7 +78,7 @@ struct Entry<H> {
 }
 
 // Where the Worker runs (wasm32): the fields a frame reads of its entry, `Conn`'s flags last,
-// in the entry's first 64 bytes (the entries' buffer is 8-aligned, so they span one or two
+// in the entry's first 64 bytes (the entries are 8-aligned, so they span one or two
 // cache lines however it falls).
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(
@@ -103,14 +104,17 @@ impl<H: Clone> Entry<H> {
     }
 }
 
-/// One room's sockets. Laid out as declared (`repr(C)`, see [`Entry`]): what a frame reads first.
+/// One room's sockets. Laid out as declared (`repr(C)`, see [`Entry`]): what a frame reads first,
+/// then the entries themselves, inline for a room's usual two sockets (a crowd at a full room
+/// spills them to the heap until it has gone), so that a frame finds them beside the room's
+/// other fields instead of behind one more pointer.
 #[derive(Debug)]
 #[repr(C)]
 pub struct Room<H> {
-    entries: Vec<Entry<H>>,
     /// The time of the event being handled (ms since the epoch).
     now: u64,
     cfg: Config,
+    entries: SmallVec<[Entry<H>; MAX_SEATS]>,
 }
 
 type Out<H> = Vec<Action<H>>;
@@ -119,7 +123,7 @@ impl<H: Clone + PartialEq> Room<H> {
     pub fn new(cfg: Config) -> Self {
         Room {
             cfg,
-            entries: Vec::new(),
+            entries: SmallVec::new(),
             now: 0,
         }
     }
