@@ -167,16 +167,38 @@ export const FIREFOX_PREFS = {
   "media.peerconnection.ice.loopback": true,
 };
 
-/** One Firefox process (one "person's" browser). Never downloads a browser. */
-export function launchFirefox() {
-  return puppeteer.launch({
+/**
+ * One Firefox process (one "person's" browser), with `prefs` on top of `FIREFOX_PREFS`. Never
+ * downloads a browser. A Firefox that does not start is started once more: in a CI run two
+ * starting at once on two cores, one's WebDriver BiDi session was not ready within 30 s
+ * ("session.new timed out"); puppeteer has ended that process by the time it rejects.
+ */
+export async function launchFirefox(prefs = {}) {
+  const options = {
     browser: "firefox",
     executablePath: FIREFOX,
     headless: true,
-    extraPrefsFirefox: FIREFOX_PREFS,
+    extraPrefsFirefox: { ...FIREFOX_PREFS, ...prefs },
     timeout: 30_000,
     protocolTimeout: 30_000,
-  });
+  };
+  try {
+    return await puppeteer.launch(options);
+  } catch (err) {
+    console.error(`[browser-helpers] Firefox did not start (${err?.message ?? err}); starting it once more`);
+    return puppeteer.launch(options);
+  }
+}
+
+/** `n` browsers started at once by `launch`; if any fails, those that started are closed. */
+export async function launchAll(n, launch) {
+  const started = await Promise.allSettled(Array.from({ length: n }, () => launch()));
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed) {
+    await Promise.all(started.filter((s) => s.status === "fulfilled").map((s) => closeFirefox(s.value)));
+    throw failed.reason;
+  }
+  return started.map((s) => s.value);
 }
 
 /** Closes a puppeteer `browser`, killing its process should a clean close take more than 10 s. */

@@ -18,12 +18,10 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import puppeteer from "puppeteer-core";
-import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing, uniqueRoom, waitForRemoteFrames, waitForState } from "./browser-helpers.mjs";
+import { CHROMIUM, CHROMIUM_ARGS, FIREFOX, chromiumMissing, launchAll, launchFirefox, uniqueRoom, waitForRemoteFrames, waitForState } from "./browser-helpers.mjs";
 import { freePort, startServer, waitFor, startAll } from "./helpers.mjs";
 
 const TURNSERVER = process.env.TURNSERVER_PATH || "/usr/bin/turnserver";
-const FIREFOX = process.env.FIREFOX_PATH || "/usr/bin/firefox-esr";
 
 function turnserverMissing() {
   return existsSync(TURNSERVER)
@@ -383,18 +381,9 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
     "Firefox, relay only (media.peerconnection.ice.relay_only): relay pair on both sides, frames flowing",
     { skip: existsSync(FIREFOX) ? false : `Firefox not found at ${FIREFOX}` },
     async () => {
-      const prefs = {
-        // As in firefox.test.mjs: fake media without prompts, and loopback host candidates.
-        "media.navigator.streams.fake": true,
-        "media.navigator.permission.disabled": true,
-        "media.navigator.permission.fake": true,
-        "media.peerconnection.ice.loopback": true,
-        // What a person sets in about:config to try a relay-only call (README "TURN").
-        "media.peerconnection.ice.relay_only": true,
-      };
-      const launch = () =>
-        puppeteer.launch({ browser: "firefox", executablePath: FIREFOX, headless: true, extraPrefsFirefox: prefs, timeout: 30_000, protocolTimeout: 30_000 });
-      const browsers = await Promise.all([launch(), launch()]);
+      // Firefox as in firefox.test.mjs (fake media without prompts, loopback host candidates),
+      // and what a person sets in about:config to try a relay-only call (README "TURN").
+      const browsers = await launchAll(2, () => launchFirefox({ "media.peerconnection.ice.relay_only": true }));
       try {
         const room = uniqueRoom("firefox-relay");
         const pages = [];
