@@ -190,17 +190,6 @@ export async function launchFirefox(prefs = {}) {
   }
 }
 
-/** `n` browsers started at once by `launch`; if any fails, those that started are closed. */
-export async function launchAll(n, launch) {
-  const started = await Promise.allSettled(Array.from({ length: n }, () => launch()));
-  const failed = started.find((s) => s.status === "rejected");
-  if (failed) {
-    await Promise.all(started.filter((s) => s.status === "fulfilled").map((s) => closeFirefox(s.value)));
-    throw failed.reason;
-  }
-  return started.map((s) => s.value);
-}
-
 /** Closes a puppeteer `browser`, killing its process should a clean close take more than 10 s. */
 export async function closeFirefox(browser) {
   let timer;

@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS, FIREFOX, chromiumMissing, launchAll, launchFirefox, uniqueRoom, waitForRemoteFrames, waitForState } from "./browser-helpers.mjs";
+import { CHROMIUM, CHROMIUM_ARGS, FIREFOX, chromiumMissing, launchFirefox, uniqueRoom, waitForRemoteFrames, waitForState } from "./browser-helpers.mjs";
 import { freePort, startServer, waitFor, startAll } from "./helpers.mjs";
 
 const TURNSERVER = process.env.TURNSERVER_PATH || "/usr/bin/turnserver";
@@ -383,8 +383,11 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
     async () => {
       // Firefox as in firefox.test.mjs (fake media without prompts, loopback host candidates),
       // and what a person sets in about:config to try a relay-only call (README "TURN").
-      const browsers = await launchAll(2, () => launchFirefox({ "media.peerconnection.ice.relay_only": true }));
+      const launch = () => launchFirefox({ "media.peerconnection.ice.relay_only": true });
+      let browsers = [];
       try {
+        // Those that started are closed below even if the other did not.
+        await startAll([launch(), launch()], (v) => (browsers = v.filter(Boolean)));
         const room = uniqueRoom("firefox-relay");
         const pages = [];
         for (const browser of browsers) {
