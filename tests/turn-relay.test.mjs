@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS, FIREFOX, chromiumMissing, launchFirefox, uniqueRoom, waitForRemoteFrames, waitForState } from "./browser-helpers.mjs";
+import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing, closeFirefox, firefoxMissing, launchFirefox, uniqueRoom, waitForRemoteFrames, waitForState } from "./browser-helpers.mjs";
 import { freePort, startServer, waitFor, startAll } from "./helpers.mjs";
 
 const TURNSERVER = process.env.TURNSERVER_PATH || "/usr/bin/turnserver";
@@ -379,7 +379,7 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
 
   test(
     "Firefox, relay only (media.peerconnection.ice.relay_only): relay pair on both sides, frames flowing",
-    { skip: existsSync(FIREFOX) ? false : `Firefox not found at ${FIREFOX}` },
+    { skip: firefoxMissing() ?? false },
     async () => {
       // Firefox as in firefox.test.mjs (fake media without prompts, loopback host candidates),
       // and what a person sets in about:config to try a relay-only call (README "TURN").
@@ -417,7 +417,7 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
           assert.ok(lines.some((l) => /ALLOCATE processed, success/.test(l)), `no allocation for ${pair.username}`);
         }
       } finally {
-        await Promise.all(browsers.map((b) => b.close().catch(() => b.process()?.kill("SIGKILL"))));
+        await Promise.all(browsers.map(closeFirefox));
       }
     },
   );
