@@ -30,7 +30,17 @@ export const CHROMIUM_ARGS = [
   "--allow-loopback-in-peer-connection",
 ];
 
-/** One Chromium process (one "person's" browser). Never downloads a browser. */
-export function launchChromium() {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+/**
+ * One Chromium process (one "person's" browser). Never downloads a browser. A Chromium that does
+ * not start is started once more, saying why on stderr (a clean-clone CI run once saw a launch
+ * fail while three `wrangler dev`s were starting beside it).
+ */
+export async function launchChromium() {
+  const options = { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 };
+  try {
+    return await chromium.launch(options);
+  } catch (err) {
+    console.error(`[chromium] Chromium did not start (${err?.message ?? err}); starting it once more`);
+    return chromium.launch(options);
+  }
 }

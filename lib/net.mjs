@@ -32,7 +32,18 @@ export function isListening(port) {
   });
 }
 
-/** Polls `check` (sync or async) until it returns a truthy value; fails after `timeout` ms. */
+const FATAL = Symbol("fatal");
+
+/** An error that ends a `waitFor` at once instead of being retried. */
+export function fatal(message) {
+  return Object.assign(new Error(message), { [FATAL]: true });
+}
+
+/**
+ * Polls `check` (sync or async) until it returns a truthy value; fails after `timeout` ms. An
+ * error `check` throws is retried, unless made by `fatal()`: that one ends the wait at once (a
+ * server process that exited will not start answering).
+ */
 export async function waitFor(check, { timeout = 10_000, interval = 50, what = "condition" } = {}) {
   const deadline = Date.now() + timeout;
   let lastError;
@@ -41,6 +52,7 @@ export async function waitFor(check, { timeout = 10_000, interval = 50, what = "
       const v = await check();
       if (v) return v;
     } catch (e) {
+      if (e?.[FATAL]) throw e;
       lastError = e;
     }
     if (Date.now() > deadline) {

@@ -16,4 +16,8 @@ log "cargo test (the conformance profile's core)"
 cargo test -p signal-core --features conformance
 
 log "integration tests (node --test)"
-node --test --test-concurrency=1 tests/*.test.mjs
+# TAP as it happens, then (tests/failure-summary.mjs) each failure's error once more at the end.
+node --test --test-concurrency=1 \
+  --test-reporter=tap --test-reporter-destination=stdout \
+  --test-reporter=./tests/failure-summary.mjs --test-reporter-destination=stdout \
+  tests/*.test.mjs

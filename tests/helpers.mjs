@@ -11,8 +11,8 @@ import WebSocket from "ws";
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 // Free ports, listening checks and bounded waits are shared with the benchmark (bench/).
-export { freePort, isListening, listenOnLoopback, waitFor } from "../lib/net.mjs";
-import { freePort, isListening, waitFor } from "../lib/net.mjs";
+export { fatal, freePort, isListening, listenOnLoopback, waitFor } from "../lib/net.mjs";
+import { fatal, freePort, isListening, waitFor } from "../lib/net.mjs";
 
 /** Resolves with the first value `emitter` gives for `event`, or rejects after `timeout` ms. */
 export function once(emitter, event, timeout = 10_000) {
@@ -80,7 +80,7 @@ export async function startServer({ vars = {}, secrets = {}, env = {}, args = []
     const r = run;
     await waitFor(
       async () => {
-        if (r.dead) throw new Error(`wrangler dev exited:\n${out}`);
+        if (r.dead) throw fatal(`wrangler dev exited:\n${out}`);
         const res = await fetch(url + "/", { signal: AbortSignal.timeout(2_000) });
         return res.status === 200;
       },

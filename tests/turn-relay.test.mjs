@@ -17,9 +17,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing, closeFirefox, firefoxMissing, launchFirefox, uniqueRoom, waitForRemoteFrames, waitForState } from "./browser-helpers.mjs";
-import { freePort, startServer, waitFor, startAll } from "./helpers.mjs";
+import { chromiumMissing, closeFirefox, firefoxMissing, launchChromium, launchFirefox, uniqueRoom, waitForRemoteFrames, waitForState } from "./browser-helpers.mjs";
+import { fatal, freePort, startServer, waitFor, startAll } from "./helpers.mjs";
 
 const TURNSERVER = process.env.TURNSERVER_PATH || "/usr/bin/turnserver";
 
@@ -114,7 +113,7 @@ async function startCoturn(secret) {
   try {
     await waitFor(
       () => {
-        if (dead) throw new Error(`turnserver exited:\n${out}\n${log()}`);
+        if (dead) throw fatal(`turnserver exited:\n${out}\n${log()}`);
         return log().includes(`UDP listener opened on: 127.0.0.1:${port}`);
       },
       { timeout: 15_000, interval: 50, what: "coturn's UDP listener" },
@@ -224,13 +223,12 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
   before(async () => {
     coturn = await startCoturn(secret);
     const vars = { TURN_URLS: `turn:127.0.0.1:${coturn.port}?transport=udp`, TURN_TTL: "600" };
-    const launch = () => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
     await startAll([
       startServer({ vars, secrets: { TURN_SECRET: secret } }),
       startServer({ vars, secrets: { TURN_SECRET: wrongSecret } }),
       startServer({ vars: { ...vars, TURN_TTL: String(SHORT_TTL) }, secrets: { TURN_SECRET: secret } }),
-      launch(),
-      launch(),
+      launchChromium(),
+      launchChromium(),
     ], (v) => ([server, wrong, short, alice, bob] = v));
   });
 
