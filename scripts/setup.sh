@@ -71,3 +71,17 @@ if [ "${1:-}" = "--browser" ]; then
   fi
 fi
 
+
+# The rust_socketio client for tests/other-clients.test.mjs, from crates.io (its own lock file;
+# about a minute the first time). It links OpenSSL (native-tls), so Debian's libssl-dev and
+# pkg-config come first when missing.
+if [ "${1:-}" = "--browser" ]; then
+  if ! pkg-config --exists openssl 2>/dev/null; then
+    log "installing Debian's libssl-dev and pkg-config for the rust_socketio test client"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libssl-dev pkg-config >/dev/null
+  fi
+  log "building the rust_socketio test client (tests/clients/rust_peer)"
+  cargo build -q --locked --manifest-path tests/clients/rust_peer/Cargo.toml
+fi
