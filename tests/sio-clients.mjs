@@ -4,18 +4,19 @@
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import ioV2 from "socket.io-client-v2";
+import { io as ioV3 } from "socket.io-client-v3";
 import { RawPolling, RawSocket, eventFrame, logFrame, waitFor } from "./helpers.mjs";
 
 const ROOM_EVENTS = ["log", "created", "joined", "join", "ready", "full", "message", "bye"];
 
 /**
- * A real socket.io client (major 4, or 2 for Engine.IO v3) for `room`, recording every room event
+ * A real socket.io client (major 4 or 3, or 2 for Engine.IO v3) for `room`, recording every room event
  * in `socket.events` and every disconnect reason in `socket.disconnects`. `transports` undefined:
  * the client's defaults (long-polling, then the upgrade).
  */
 export function client(server, room, { major = 4, transports } = {}) {
   const opts = { query: { room }, forceNew: true, ...(transports ? { transports } : {}) };
-  const socket = major === 4 ? io(server.url, opts) : ioV2(server.url, opts);
+  const socket = { 4: io, 3: ioV3, 2: ioV2 }[major](server.url, opts);
   socket.events = [];
   socket.disconnects = [];
   for (const name of ROOM_EVENTS) socket.on(name, (...args) => socket.events.push([name, ...args]));
