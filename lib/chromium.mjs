@@ -32,8 +32,9 @@ export const CHROMIUM_ARGS = [
 
 /**
  * One Chromium process (one "person's" browser). Never downloads a browser. A Chromium that does
- * not start is started once more, saying why on stderr (a clean-clone CI run once saw a launch
- * fail while three `wrangler dev`s were starting beside it).
+ * not start is started once more, saying why on stderr (a clean-clone CI run's relay suite failed
+ * 9.9 s into its start, beside three `wrangler dev`s starting; of what it started, only a failed
+ * launch ends that soon).
  */
 export async function launchChromium() {
   const options = { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 };
