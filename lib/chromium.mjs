@@ -3,6 +3,7 @@
 
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
+import { startTwice } from "./net.mjs";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
@@ -36,12 +37,7 @@ export const CHROMIUM_ARGS = [
  * 9.9 s into its start, beside three `wrangler dev`s starting; of what it started, only a failed
  * launch ends that soon).
  */
-export async function launchChromium() {
+export function launchChromium() {
   const options = { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 };
-  try {
-    return await chromium.launch(options);
-  } catch (err) {
-    console.error(`[chromium] Chromium did not start (${err?.message ?? err}); starting it once more`);
-    return chromium.launch(options);
-  }
+  return startTwice("Chromium", () => chromium.launch(options));
 }

@@ -1,5 +1,6 @@
 // Network helpers shared by the tests (tests/helpers.mjs re-exports them) and the benchmark
-// (bench/): free ports, listening on one, whether a port listens, and bounded condition waits.
+// (bench/): free ports, listening on one, whether a port listens, bounded condition waits, and a
+// start tried twice.
 
 import net from "node:net";
 
@@ -30,6 +31,19 @@ export function isListening(port) {
     sock.once("connect", () => (sock.destroy(), resolve(true)));
     sock.once("error", () => resolve(false));
   });
+}
+
+/**
+ * `start()`'s result, or, should it reject, that of one more `start()`, saying why on stderr
+ * (`what`: what did not start). For browsers, whose start can time out on a loaded machine.
+ */
+export async function startTwice(what, start) {
+  try {
+    return await start();
+  } catch (err) {
+    console.error(`[start] ${what} did not start (${err?.message ?? err}); starting it once more`);
+    return start();
+  }
 }
 
 const FATAL = Symbol("fatal");

@@ -5,6 +5,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+# Debian packages are installed as root, through sudo when not root already.
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
@@ -33,7 +35,6 @@ fi
 
 if [ "${1:-}" = "--browser" ] && { ! command -v chromium >/dev/null || ! command -v firefox-esr >/dev/null; }; then
   log "installing Debian's chromium and firefox-esr for the browser tests"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium firefox-esr >/dev/null
 fi
@@ -43,7 +44,6 @@ fi
 # start is in place while it installs (unless one already is), and the unit is left disabled.
 if [ "${1:-}" = "--browser" ] && ! command -v turnserver >/dev/null; then
   log "installing Debian's coturn (turnserver) for the relayed-call tests, without starting its service"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   policy=/usr/sbin/policy-rc.d
   made_policy=""
   if [ ! -e "$policy" ]; then
@@ -59,7 +59,8 @@ if [ "${1:-}" = "--browser" ] && ! command -v turnserver >/dev/null; then
   if [ -d /run/systemd/system ]; then $SUDO systemctl disable --quiet coturn.service || true; fi
 fi
 
-# The python-socketio client for tests/other-clients.test.mjs, from PyPI, in the project's own venv.
+# The other ecosystems' clients for tests/other-clients.test.mjs: python-socketio from PyPI, in the
+# project's own venv, and Rust's rust_socketio.
 if [ "${1:-}" = "--browser" ]; then
   req=tests/clients/requirements.txt
   req_hash=$(sha256sum "$req" | cut -d' ' -f1)
@@ -69,16 +70,11 @@ if [ "${1:-}" = "--browser" ]; then
     .venv/bin/pip install -q --disable-pip-version-check -r "$req"
     echo "$req_hash" > .venv/.signal-req-hash
   fi
-fi
 
-
-# The rust_socketio client for tests/other-clients.test.mjs, from crates.io (its own lock file;
-# about a minute the first time). It links OpenSSL (native-tls), so Debian's libssl-dev and
-# pkg-config come first when missing.
-if [ "${1:-}" = "--browser" ]; then
+  # The rust_socketio client, from crates.io (its own lock file; about a minute the first time).
+  # It links OpenSSL (native-tls), so Debian's libssl-dev and pkg-config come first when missing.
   if ! pkg-config --exists openssl 2>/dev/null; then
     log "installing Debian's libssl-dev and pkg-config for the rust_socketio test client"
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libssl-dev pkg-config >/dev/null
   fi

@@ -14,6 +14,7 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import puppeteer from "puppeteer-core";
+import { startTwice } from "../lib/net.mjs";
 
 // ---------------------------------------------------------------------------------------------
 // Chromium (playwright-core)
@@ -173,7 +174,7 @@ export const FIREFOX_PREFS = {
  * starting at once on two cores, one's WebDriver BiDi session was not ready within 30 s
  * ("session.new timed out"); puppeteer has ended that process by the time it rejects.
  */
-export async function launchFirefox(prefs = {}) {
+export function launchFirefox(prefs = {}) {
   const options = {
     browser: "firefox",
     executablePath: FIREFOX,
@@ -182,12 +183,7 @@ export async function launchFirefox(prefs = {}) {
     timeout: 30_000,
     protocolTimeout: 30_000,
   };
-  try {
-    return await puppeteer.launch(options);
-  } catch (err) {
-    console.error(`[browser-helpers] Firefox did not start (${err?.message ?? err}); starting it once more`);
-    return puppeteer.launch(options);
-  }
+  return startTwice("Firefox", () => puppeteer.launch(options));
 }
 
 /** Closes a puppeteer `browser`, killing its process should a clean close take more than 10 s. */

@@ -17,6 +17,48 @@ const RUST_PEER = path.join(ROOT, "tests/clients/rust_peer/target/debug/rust-pee
 const rustMissing = existsSync(RUST_PEER) ? false : "no rust_socketio peer built: run scripts/setup.sh --browser";
 const missing = existsSync(PYTHON) ? false : "no .venv with python-socketio: run scripts/setup.sh --browser";
 
+/**
+ * A call between a socket.io-client 4.x peer, seated first in a new room, and another ecosystem's
+ * client run as `command args… URL ROOM extra…`, which joins, sends `sent` once `ready` came
+ * (after holding it `hold` ms), and leaves with `bye` once it got the JS peer's message. Checks
+ * that exchange from the JS side and that the process exits 0; returns the room and the
+ * events the process printed (one JSON array `[name, ...args]` a line) by name.
+ */
+async function peerCall(server, { name, command, args, extra, sent, hold = 0 }) {
+  const room = `${name}-${extra[0]}-${Math.random().toString(36).slice(2, 8)}`;
+  const js = client(server, room, { transports: ["websocket"] });
+  await waitFor(() => js.connected, { what: "the JS peer" });
+  js.emit("create or join", room);
+  await nextEvent(js, "created");
+  const peer = spawn(command, [...args, server.url, room, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  peer.stdout.on("data", (d) => (out += d));
+  peer.stderr.on("data", (d) => (err += d));
+  const exited = new Promise((resolve) => peer.once("exit", resolve));
+  try {
+    await nextEvent(js, "ready");
+    const readyAt = Date.now();
+    assert.deepEqual(await nextEvent(js, "message", 1, 10_000 + hold), [sent]);
+    assert.ok(Date.now() - readyAt >= hold, "the message came after the hold");
+    js.emit("message", { from: "js", n: [1, 2.5, null] });
+    assert.deepEqual(await nextEvent(js, "bye"), [room]);
+    assert.deepEqual(js.disconnects, []);
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000, "timeout"))]);
+    assert.equal(code, 0, `${name} exited ${code}`);
+  } catch (e) {
+    e.message += `\n--- ${name} stdout ---\n${out}\n--- stderr ---\n${err}`;
+    throw e;
+  } finally {
+    peer.kill();
+    js.close();
+  }
+  assert.equal(of(js, "message").length, 1);
+  const events = out.trim().split("\n").map((l) => JSON.parse(l));
+  const named = (n) => events.filter((e) => e[0] === n).map((e) => e.slice(1));
+  return { room, events, named };
+}
+
 describe("python-socketio as a peer", { skip: missing }, () => {
   let server;
   before(async () => {
@@ -26,32 +68,13 @@ describe("python-socketio as a peer", { skip: missing }, () => {
 
   for (const transports of ["default", "polling", "websocket"]) {
     test(`python-socketio (${transports} transports) and socket.io-client 4.x: the room table and a message each way`, async () => {
-      const room = `py-${transports}-${Math.random().toString(36).slice(2, 8)}`;
-      const js = client(server, room, { transports: ["websocket"] });
-      await waitFor(() => js.connected, { what: "the JS peer" });
-      js.emit("create or join", room);
-      await nextEvent(js, "created");
-      const py = spawn(PYTHON, [path.join(ROOT, "tests/clients/python_peer.py"), server.url, room, transports], {
-        stdio: ["ignore", "pipe", "pipe"],
+      const { room, named } = await peerCall(server, {
+        name: "python",
+        command: PYTHON,
+        args: [path.join(ROOT, "tests/clients/python_peer.py")],
+        extra: [transports],
+        sent: { from: "python", text: "héllo 🐍" },
       });
-      let out = "";
-      let err = "";
-      py.stdout.on("data", (d) => (out += d));
-      py.stderr.on("data", (d) => (err += d));
-      const exited = new Promise((resolve) => py.once("exit", resolve));
-      try {
-        await nextEvent(js, "ready");
-        assert.deepEqual(await nextEvent(js, "message"), [{ from: "python", text: "héllo 🐍" }]);
-        js.emit("message", { from: "js", n: [1, 2.5, null] });
-        assert.deepEqual(await nextEvent(js, "bye"), [room]);
-        const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000, "timeout"))]);
-        assert.equal(code, 0, `python exited ${code}\n${out}\n${err}`);
-      } finally {
-        py.kill();
-        js.close();
-      }
-      const events = out.trim().split("\n").map((l) => JSON.parse(l));
-      const named = (n) => events.filter((e) => e[0] === n).map((e) => e.slice(1));
       assert.equal(named("joined")[0][0], room);
       assert.deepEqual(named("ready"), [[room]]);
       assert.deepEqual(named("message"), [[{ from: "js", n: [1, 2.5, null] }]]);
@@ -59,46 +82,24 @@ describe("python-socketio as a peer", { skip: missing }, () => {
       const last = named("transport")[0]?.[0];
       if (transports === "default") assert.equal(last, "websocket", "python upgraded to websocket");
       else assert.equal(last, transports);
-      assert.ok(of(js, "message").length === 1);
     });
   }
 });
 
 /**
- * Runs tests/clients/rust_peer as the second peer of a new room whose first is a socket.io-client
- * 4.x: both seated, a message each way, then the Rust peer's `bye`. Returns the events it printed.
+ * tests/clients/rust_peer as the second peer (see `peerCall`), and what it printed: the room
+ * table, its own message's echo, the JS peer's message, each once.
  */
 async function rustCall(server, transport, hold = 0) {
-  const room = `rs-${transport}-${Math.random().toString(36).slice(2, 8)}`;
-  const js = client(server, room, { transports: ["websocket"] });
-  await waitFor(() => js.connected, { what: "the JS peer" });
-  js.emit("create or join", room);
-  await nextEvent(js, "created");
-  const rs = spawn(RUST_PEER, [server.url, room, transport, String(hold)], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  rs.stdout.on("data", (d) => (out += d));
-  rs.stderr.on("data", (d) => (err += d));
-  const exited = new Promise((resolve) => rs.once("exit", resolve));
-  try {
-    await nextEvent(js, "ready");
-    const readyAt = Date.now();
-    assert.deepEqual(await nextEvent(js, "message", 1, 10_000 + hold), [{ from: "rust", text: "héllo 🦀" }]);
-    assert.ok(Date.now() - readyAt >= hold, "the message came after the hold");
-    js.emit("message", { from: "js", n: [1, 2.5, null] });
-    assert.deepEqual(await nextEvent(js, "bye"), [room]);
-    assert.deepEqual(js.disconnects, []);
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000, "timeout"))]);
-    assert.equal(code, 0, `rust-peer exited ${code}`);
-  } catch (e) {
-    e.message += `\n--- rust-peer stdout ---\n${out}\n--- stderr ---\n${err}`;
-    throw e;
-  } finally {
-    rs.kill();
-    js.close();
-  }
-  const events = out.trim().split("\n").map((l) => JSON.parse(l));
-  const named = (n) => events.filter((e) => e[0] === n).map((e) => e.slice(1));
+  const sent = { from: "rust", text: "héllo 🦀" };
+  const { room, events, named } = await peerCall(server, {
+    name: "rust-peer",
+    command: RUST_PEER,
+    args: [],
+    extra: [transport, String(hold)],
+    sent,
+    hold,
+  });
   assert.deepEqual(events[0], ["connect"]);
   assert.deepEqual(named("log").slice(0, 2), [
     [[">>> Message from server: ", `Room ${room} has 1 client(s)`]],
@@ -109,11 +110,9 @@ async function rustCall(server, transport, hold = 0) {
   assert.match(named("joined")[0][1], /^[A-Za-z0-9_-]{20}$/);
   assert.deepEqual(named("ready"), [[room]]);
   // The echo of its own message, then the JS peer's message, each once.
-  assert.deepEqual(named("log")[2], [[">>> Message from server: ", "Got message:", { from: "rust", text: "héllo 🦀" }]]);
+  assert.deepEqual(named("log")[2], [[">>> Message from server: ", "Got message:", sent]]);
   assert.deepEqual(named("message"), [[{ from: "js", n: [1, 2.5, null] }]]);
   assert.deepEqual(named("full").concat(named("bye")), []);
-  assert.equal(of(js, "message").length, 1);
-  return events;
 }
 
 describe("rust_socketio as a peer", { skip: rustMissing }, () => {
