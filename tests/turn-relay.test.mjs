@@ -16,8 +16,8 @@ import dgram from "node:dgram";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
-import { chromiumMissing, closeFirefox, firefoxMissing, launchChromium, launchFirefox, uniqueRoom, waitForRemoteFrames, waitForState } from "./browser-helpers.mjs";
+import { after, afterEach, before, describe, test } from "node:test";
+import { chromiumMissing, closeFirefox, firefoxMissing, launchChromium, launchFirefox, pollPage, uniqueRoom, waitForRemoteFrames, waitForState } from "./browser-helpers.mjs";
 import { fatal, freePort, startServer, waitFor, startAll } from "./helpers.mjs";
 
 const TURNSERVER = process.env.TURNSERVER_PATH || "/usr/bin/turnserver";
@@ -234,8 +234,13 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
     ], (v) => ([server, wrong, short, alice, bob] = v));
   });
 
+  // Each test's pages close when it ends: a call left open would go on (ICE restarts every few
+  // seconds on the short-lived credentials) under the next test.
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((c) => c.close().catch(() => {})));
+  });
+
   after(async () => {
-    await Promise.all(opened.map((c) => c.close().catch(() => {})));
     await Promise.all([alice?.close(), bob?.close()]);
     await Promise.all([server?.stop(), wrong?.stop(), short?.stop(), coturn?.stop()]);
   });
@@ -254,6 +259,21 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
     });
     await page.goto(url);
     return rec;
+  }
+
+  /** What a page of `open` is at, for a wait's error: its status, seat, call, connections and console. */
+  async function describePage(rec) {
+    const now = await rec.page
+      .evaluate(() =>
+        JSON.stringify({
+          state: document.getElementById("status")?.dataset.state ?? null,
+          seat: window.__duet?.seat ?? null,
+          call: window.__duet?.call ?? null,
+          pcs: window.__turnTest.pcs.map((p) => ({ signalling: p.signalingState, ice: p.iceConnectionState, servers: p.getConfiguration().iceServers?.length ?? 0 })),
+        }),
+      )
+      .catch((err) => `(no answer: ${err.message})`);
+    return `${now}; console: ${JSON.stringify(rec.logs.slice(-20))}; errors: ${JSON.stringify(rec.errors)}`;
   }
 
   /** Both pages of a room connected with frames flowing; returns them and each selected pair. */
@@ -358,12 +378,14 @@ describe("a relay-only call through a real coturn", { skip: turnserverMissing() 
     await waitForState(a.page, "waiting");
     const b = await open(bob, `${wrong.url}/r/${room}`, { relay: true });
     const usernames = [];
-    for (const { page } of [a, b]) {
+    for (const [i, rec] of [a, b].entries()) {
       // The page made its connection with the minted (wrongly keyed) credential.
       usernames.push(
-        await waitFor(
-          () => page.evaluate(() => window.__turnTest.pcs.map((p) => p.getConfiguration().iceServers?.find((s) => s.username)?.username).find(Boolean)),
-          { what: "the page's peer connection" },
+        await pollPage(
+          rec.page,
+          () => window.__turnTest.pcs.map((p) => p.getConfiguration().iceServers?.find((s) => s.username)?.username).find(Boolean),
+          null,
+          { timeout: 20_000, what: `page ${"ab"[i]}'s peer connection with a TURN username`, describe: () => describePage(rec) },
         ),
       );
     }
