@@ -1,6 +1,7 @@
 // A node:test reporter that prints, once the whole run has ended, each test or hook that failed
 // with its error's message (the TAP reporter prints them where they happened, which a long run's
-// log may cut). Tests cancelled only because their suite failed are counted, not repeated.
+// log may cut). Tests cancelled only because their suite failed, and suites failed only because
+// a test of theirs did, are counted, not repeated.
 // scripts/test.sh passes it beside the TAP reporter.
 
 const LIMIT = 3_000;
@@ -17,6 +18,7 @@ function message(error) {
 export default async function* failureSummary(source) {
   const failed = [];
   let cancelled = 0;
+  let suites = 0;
   for await (const event of source) {
     if (event.type !== "test:fail") continue;
     const { name, file, details } = event.data;
@@ -24,10 +26,14 @@ export default async function* failureSummary(source) {
       cancelled++;
       continue;
     }
+    if (details?.error?.failureType === "subtestsFailed") {
+      suites++;
+      continue;
+    }
     failed.push({ name, file, type: details?.error?.failureType ?? "", text: message(details?.error) });
   }
-  if (failed.length === 0 && cancelled === 0) return;
-  let out = `\n# ---- failure summary: ${failed.length} failed, ${cancelled} cancelled with their suite ----\n`;
+  if (failed.length === 0 && cancelled === 0 && suites === 0) return;
+  let out = `\n# ---- failure summary: ${failed.length} failed (in ${suites} suites), ${cancelled} cancelled with their suite ----\n`;
   for (const f of failed) {
     out += `# FAILED: ${f.name}${f.file ? ` (${f.file})` : ""}${f.type ? ` [${f.type}]` : ""}\n`;
     out += f.text.split("\n").map((l) => `#   ${l}`).join("\n") + "\n";
