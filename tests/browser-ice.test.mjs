@@ -25,14 +25,19 @@ import { startServer, startAll } from "./helpers.mjs";
 /** Seconds the routed `/config.json` says its credentials last. */
 const TTL = 6;
 
-/** Routes `/config.json` in `context` through `change(status, body)` → `{ status, body }`. */
+/**
+ * Routes `/config.json` in `context` through `change(status, body, n)` → `{ status, body }`,
+ * `n` counting that context's answers from 0.
+ */
 function routeConfig(change) {
-  return (context) =>
-    context.route("**/config.json", async (route) => {
+  return (context) => {
+    let n = 0;
+    return context.route("**/config.json", async (route) => {
       const res = await route.fetch();
-      const { status, body } = change(res.status(), await res.json());
+      const { status, body } = change(res.status(), await res.json(), n++);
       await route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
     });
+  };
 }
 
 /** The local ICE ufrag of the page's current peer connection. */
@@ -79,10 +84,7 @@ describe("fresh ICE servers for each call attempt", { skip: chromiumMissing() ??
     // Each page's first answer lasts TTL; the fresh ones after it ten minutes, so that the one
     // restart is the only one however long the checks below take (another would be due 0.75 TTL
     // after the first restart's servers were fetched).
-    const withTtl = (context) => {
-      let answers = 0;
-      return routeConfig((status, body) => ({ status, body: { ...body, ttl: answers++ === 0 ? TTL : 600 } }))(context);
-    };
+    const withTtl = routeConfig((status, body, n) => ({ status, body: { ...body, ttl: n === 0 ? TTL : 600 } }));
     const [a, b] = await pages.call(browsers, [url(room)], { setup: withTtl });
     await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
     const pcs = await Promise.all([a, b].map((r) => r.page.evaluate(() => ((window.__pcBefore = window.__duet.pc), true))));
