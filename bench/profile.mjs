@@ -11,6 +11,11 @@
 // event, so it works without hardware counters. `--against jsdo-copy|jsdo-read|jsdo-swap`: one of
 // the Wasm floors (bench/servers/workerd-js-floor.js) in the plain-JS object's place.
 //
+// --perf --callgraph: `perf record -g` (call chains, frame pointers), for `perf report -G` or
+// `perf script` on the saved file: who called a symbol (a kernel page fault's user frames, say).
+// Both servers' minor page faults per 1,000 messages and RSS at the window's edges are printed
+// in any --perf run.
+//
 // --perf --jitdump: V8's `--perf-prof` instead (a jitdump with the machine code of every JIT
 // function, our wasm's included), injected into DIR/<server>-R<rooms>.perf.data.jit, so that
 // `perf annotate -i FILE --stdio -s SYMBOL` shows where inside a function the samples fall (a
@@ -42,6 +47,7 @@ const servers = val("--servers", "ours,jsdo,socketio").split(",");
 const outDir = path.resolve(val("--out", path.join(os.tmpdir(), "signal-profiles")));
 const dist = val("--dist", "");
 const jitdump = argv.includes("--jitdump");
+const callgraph = argv.includes("--callgraph");
 mkdirSync(outDir, { recursive: true });
 const tmp = mkdtempSync(path.join(os.tmpdir(), "signal-prof-"));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -227,9 +233,25 @@ async function perfServer(kind) {
     let out = "";
     let perf = null;
     driver.stdout.on("data", (d) => (out += d));
+    // Minor page faults and RSS of the server at the window's edges: pages the kernel had to
+    // hand out (and zero) while it relayed.
+    const mem = () => {
+      try {
+        return readMem();
+      } catch {
+        return null;
+      }
+    };
+    const readMem = () => {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1];
+      return { minflt: Number(stat[7]), rssKb: Number(rss) };
+    };
+    const edges = [];
     driver.stderr.on("data", (d) => {
       const t = d.toString();
-      if (t.includes("phase sat-start")) perf = spawn("perf", ["record", "-q", ...clock, "-e", "cpu-clock", "-F", "4000", "-p", String(pid), "-o", data], { stdio: "ignore" });
+      if (t.includes("phase sat-start") || t.includes("phase sat-end")) edges.push(mem());
+      if (t.includes("phase sat-start")) perf = spawn("perf", ["record", "-q", ...clock, ...(callgraph ? ["-g"] : []), "-e", "cpu-clock", "-F", "4000", "-p", String(pid), "-o", data], { stdio: "ignore" });
       if (t.includes("phase sat-end")) perf?.kill("SIGINT");
     });
     await new Promise((r) => driver.on("exit", r));
@@ -249,7 +271,9 @@ async function perfServer(kind) {
       const key = `${dso}\t${sym}`;
       samples.set(key, (samples.get(key) ?? 0) + Number(m[1]));
     }
-    console.log(`${kind}: ${res.sat.msgsPerSec} msgs/s, ${res.sat.cpuUsPerMsg} µs/msg under perf, ${res.sat.relayed} relayed in the window; ${data}`);
+    const [m0, m1] = edges;
+    const faults = m0 && m1 ? `, ${(((m1.minflt - m0.minflt) * 1000) / res.sat.relayed).toFixed(1)} minor faults per 1,000 messages, RSS ${m0.rssKb} → ${m1.rssKb} KB` : "";
+    console.log(`${kind}: ${res.sat.msgsPerSec} msgs/s, ${res.sat.cpuUsPerMsg} µs/msg under perf, ${res.sat.relayed} relayed in the window${faults}; ${data}`);
     return { samples, relayed: res.sat.relayed };
   } finally {
     try {
