@@ -16,12 +16,15 @@
 // says `restart: true`, and the answerer fetches its own fresh servers before answering. Only the
 // offerer ever restarts; should the answerer's credentials run out first (its page may have asked
 // well before the call, waiting alone in the room), it asks the offerer with `refresh-ice` at 85 %
-// of its own ttl.
+// of its own ttl. A refresh asked for while a restart is under way, or after one began that the
+// asker had not yet seen, is left out: that restart brings both sides fresh servers (the two
+// schedules, the offerer's and the answerer's, often come due within a moment of each other).
 //
 // Messages (each also carries the call id, added by the room page):
 //   { type: "description", description, restart? }   an offer or an answer
 //   { type: "candidate", candidate }
-//   { type: "refresh-ice" }                            answerer → offerer: restart ICE, please
+//   { type: "refresh-ice", seen }                      answerer → offerer: restart ICE, please
+//                                                      (`seen`: the restart offers it had had)
 
 import { fetchIceConfig } from "/ice.js";
 
@@ -30,6 +33,8 @@ const KINDS = ["audio", "video"];
 const REFRESH_AT = { offerer: 0.75, answerer: 0.85 };
 /** Automatic ICE restarts after the connection failed, before giving up. */
 const MAX_FAILED_RESTARTS = 2;
+/** Why a restart is asked for when credentials are about to expire. */
+const REFRESH = "credentials expire";
 /** A call still not up after this long gets a hint. */
 const SLOW_CALL_MS = 15_000;
 
@@ -58,6 +63,13 @@ export class Call {
     this.everConnected = false;
     /** An ICE restart is under way (its offer sent, the connection not back yet). */
     this.restarting = false;
+    /**
+     * ICE restarts of this call so far: begun here (the offerer), or restart offers received
+     * (the answerer).
+     */
+    this.restarts = 0;
+    /** The offerer's restart is between its start and its offer. */
+    this.restartBusy = false;
     this.failedRestarts = 0;
     this.slow = false;
     /** What happened, for diagnostics and tests: { at (Date.now()), what, … }. */
@@ -97,11 +109,16 @@ export class Call {
    */
   restartIce(reason) {
     if (!this.offerer) {
-      this.#log("ask-restart", { reason });
-      this.send({ type: "refresh-ice" });
+      this.#log("ask-restart", { reason, seen: this.restarts });
+      this.send({ type: "refresh-ice", seen: this.restarts });
       return Promise.resolve();
     }
-    return this.#enqueue(() => this.#restart(reason));
+    this.#log("restart-wanted", { reason });
+    // A refresh is met by any restart under way now or begun later: it fetches fresh servers.
+    const before = this.restarts - (this.restartBusy ? 1 : 0);
+    return this.#enqueue(() =>
+      reason === REFRESH && this.restarts > before ? this.#log("restart-skipped", { reason }) : this.#restart(reason),
+    );
   }
 
   close() {
@@ -172,7 +189,7 @@ export class Call {
     clearTimeout(this.refreshTimer);
     if (!ttl || this.closed) return;
     const at = fetchedAt + ttl * 1000 * (this.offerer ? REFRESH_AT.offerer : REFRESH_AT.answerer);
-    this.refreshTimer = setTimeout(() => this.restartIce("credentials expire"), Math.max(0, at - Date.now()));
+    this.refreshTimer = setTimeout(() => this.restartIce(REFRESH), Math.max(0, at - Date.now()));
   }
 
   /** Fresh servers for the next gathering (an ICE restart uses them). */
@@ -191,15 +208,21 @@ export class Call {
   async #restart(reason) {
     const pc = this.pc;
     if (!pc || pc.signalingState === "closed") return;
-    await this.#refreshIceServers();
-    if (this.closed) return;
-    // An offer that never got its answer (sent while signalling was down) is taken back first,
-    // or the restart would wait behind it forever.
-    if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" });
-    this.#log("restart", { reason });
-    this.restarting = true;
-    this.restartNext = true;
-    pc.restartIce(); // fires negotiationneeded: #negotiate sends the offer
+    this.restarts += 1;
+    this.restartBusy = true;
+    try {
+      await this.#refreshIceServers();
+      if (this.closed) return;
+      // An offer that never got its answer (sent while signalling was down) is taken back first,
+      // or the restart would wait behind it forever.
+      if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" });
+      this.#log("restart", { reason });
+      this.restarting = true;
+      this.restartNext = true;
+      pc.restartIce(); // fires negotiationneeded: #negotiate sends the offer
+    } finally {
+      this.restartBusy = false;
+    }
     this.#changed();
   }
 
@@ -239,7 +262,14 @@ export class Call {
   async #handle(msg) {
     const pc = this.pc;
     if (msg.type === "refresh-ice") {
-      if (this.offerer) await this.#restart("asked by the other side");
+      if (!this.offerer) return;
+      const reason = "asked by the other side";
+      this.#log("restart-wanted", { reason, seen: msg.seen });
+      // A restart the other side had not seen when it asked is on its way to it (a page from
+      // before this field, without `seen`, gets its restart as it always did). Should that
+      // restart's offer be lost with the signalling, the call's failure restarts still apply.
+      if (Number.isInteger(msg.seen) && this.restarts > msg.seen) return this.#log("restart-skipped", { reason });
+      await this.#restart(reason);
     } else if (msg.type === "description") {
       const description = msg.description;
       if (!description || (description.type !== "offer" && description.type !== "answer")) return;
@@ -248,6 +278,7 @@ export class Call {
       this.ignoreOffer = !this.polite && collision;
       if (this.ignoreOffer) return;
       if (description.type === "offer" && msg.restart) {
+        this.restarts += 1;
         this.#log("restart", { reason: "the other side restarted" });
         await this.#refreshIceServers();
         if (this.closed) return;

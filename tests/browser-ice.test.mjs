@@ -26,15 +26,15 @@ import { startServer, startAll } from "./helpers.mjs";
 const TTL = 6;
 
 /**
- * Routes `/config.json` in `context` through `change(status, body, n)` → `{ status, body }`,
- * `n` counting that context's answers from 0.
+ * Routes `/config.json` in `context` through `change(status, body, n)` → `{ status, body }` (or
+ * a promise of it: the answer waits), `n` counting that context's answers from 0.
  */
 function routeConfig(change) {
   return (context) => {
     let n = 0;
     return context.route("**/config.json", async (route) => {
       const res = await route.fetch();
-      const { status, body } = change(res.status(), await res.json(), n++);
+      const { status, body } = await change(res.status(), await res.json(), n++);
       await route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
     });
   };
@@ -155,6 +155,91 @@ describe("fresh ICE servers for each call attempt", { skip: chromiumMissing() ??
     }
     await Promise.all([a.close(), b.close()]);
   });
+
+  // The offerer's refresh and the answerer's ask come due together, in either order; each case's
+  // first ttls (the first page to the room answers, the second offers: `pages.call` seats the
+  // first before opening the second) put one of them clearly first. `offerer`: what the offerer
+  // logs. Its own refresh is logged when its timer fires, the answerer's ask when its turn comes
+  // in the call's queue (after the restart under way).
+  const bothDue = [
+    {
+      first: "the answerer's ask",
+      ttls: { answerer: TTL, offerer: 10 },
+      leftOut: "credentials expire",
+      offerer: ["restart-wanted: asked by the other side", "restart-wanted: credentials expire", "restart: asked by the other side", "restart-skipped: credentials expire"],
+    },
+    {
+      first: "the offerer's own refresh",
+      ttls: { answerer: 14, offerer: TTL },
+      leftOut: "asked by the other side",
+      offerer: ["restart-wanted: credentials expire", "restart: credentials expire", "restart-wanted: asked by the other side", "restart-skipped: asked by the other side"],
+    },
+  ];
+  for (const { first, ttls, leftOut, offerer: logged } of bothDue) {
+    test(`the offerer's refresh and the answerer's ask due together make one ICE restart (${first} first): the request that finds it under way or unseen is left out`, async () => {
+      const room = uniqueRoom("ttl-both");
+      // Each page's first answer has its role's ttl; the answers after it (a restart's fresh
+      // servers) wait until both sides have asked for a refresh, so that the second request
+      // always comes while the restart the first began is still fetching its servers.
+      let open;
+      const gate = new Promise((resolve) => (open = resolve));
+      const roles = ["answerer", "offerer"];
+      let contexts = 0;
+      const held = (context) => {
+        const ttl = ttls[roles[contexts++]];
+        return routeConfig(async (status, body, n) => {
+          if (n > 0) await gate;
+          return { status, body: { ...body, ttl: n === 0 ? ttl : 600 } };
+        })(context);
+      };
+      try {
+        const [answerer, offerer] = await pages.call(browsers, [url(room)], { setup: held });
+        assert.equal(await offerer.page.evaluate(() => window.__duet.call.offerer), true, "the second page offers");
+        await Promise.all([waitForRemoteFrames(answerer.page), waitForRemoteFrames(offerer.page)]);
+        const connectedAt = Date.now();
+        const ufrags = await Promise.all([localUfrag(answerer.page), localUfrag(offerer.page)]);
+        const asked = (page, what, reason) =>
+          pollPage(page, ([w, r]) => window.__duet.call.events.find((e) => e.what === w && (r === null || e.reason === r)) ?? null, [what, reason], {
+            timeout: Math.max(ttls.answerer, ttls.offerer) * 1000 + 5_000,
+            what: `${what}${reason ? ` (${reason})` : ""}`,
+          });
+        await Promise.all([asked(answerer.page, "ask-restart", null), asked(offerer.page, "restart-wanted", "credentials expire")]);
+        open();
+        const skipped = await pollPage(offerer.page, () => window.__duet.call.events.find((e) => e.what === "restart-skipped") ?? null, null, {
+          timeout: 10_000,
+          what: "the second request left out",
+        });
+        assert.equal(skipped.reason, leftOut);
+        await Promise.all(
+          [answerer, offerer].map((r, i) =>
+            pollPage(r.page, (old) => (/a=ice-ufrag:(\S+)/.exec(window.__duet.pc.localDescription.sdp)?.[1] ?? old) !== old, ufrags[i], {
+              timeout: 10_000,
+              what: "a new local ICE ufrag",
+            }),
+          ),
+        );
+        const ev = await offerer.page.evaluate(() => window.__duet.call.events);
+        assert.deepEqual(
+          ev.filter((e) => e.what.startsWith("restart")).map((e) => `${e.what}: ${e.reason}`),
+          logged,
+          "two requests, one restart",
+        );
+        const asks = (await answerer.page.evaluate(() => window.__duet.call.events)).filter((e) => e.what === "ask-restart");
+        assert.deepEqual(asks.map((e) => e.seen), [0], "the answerer asked once, before it had seen a restart");
+        assert.equal(requestsFor(answerer, "/config.json").length, 2);
+        assert.equal(requestsFor(offerer, "/config.json").length, 2);
+        // Connected throughout, and the media goes on.
+        await Promise.all([waitForRemoteFrames(answerer.page), waitForRemoteFrames(offerer.page)]);
+        for (const r of [answerer, offerer]) {
+          const since = (await statesOf(r.page)).filter((e) => !e.load && e.at >= connectedAt);
+          assert.ok(since.every((e) => e.state === "connected"), JSON.stringify(since));
+        }
+        await Promise.all([answerer.close(), offerer.close()]);
+      } finally {
+        open();
+      }
+    });
+  }
 
   test("a 429 from /config.json: its STUN-only iceServers are used; no answer at all: none, and the call still connects", async () => {
     // A STUN server of its own (on loopback, where nothing answers), to tell its list apart.
