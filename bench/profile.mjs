@@ -237,15 +237,12 @@ async function perfServer(kind) {
     // hand out (and zero) while it relayed.
     const mem = () => {
       try {
-        return readMem();
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+        const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1];
+        return { minflt: Number(stat[7]), rssKb: Number(rss) };
       } catch {
-        return null;
+        return null; // the server is gone
       }
-    };
-    const readMem = () => {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1];
-      return { minflt: Number(stat[7]), rssKb: Number(rss) };
     };
     const edges = [];
     driver.stderr.on("data", (d) => {

@@ -45,6 +45,26 @@ function localUfrag(page) {
   return page.evaluate(() => /a=ice-ufrag:(\S+)/.exec(window.__duet.pc?.localDescription?.sdp ?? "")?.[1] ?? null);
 }
 
+/** Waits until each page's local ICE ufrag differs from its one in `ufrags` (an ICE restart's). */
+function waitForNewUfrags(recs, ufrags) {
+  return Promise.all(
+    recs.map((r, i) =>
+      pollPage(r.page, (old) => (/a=ice-ufrag:(\S+)/.exec(window.__duet.pc?.localDescription?.sdp ?? "")?.[1] ?? old) !== old, ufrags[i], {
+        timeout: 10_000,
+        what: "a new local ICE ufrag",
+      }),
+    ),
+  );
+}
+
+/** Asserts that each page's connection stayed `connected` from `at` on. */
+async function assertConnectedSince(recs, at) {
+  for (const r of recs) {
+    const since = (await statesOf(r.page)).filter((e) => !e.load && e.at >= at);
+    assert.ok(since.every((e) => e.state === "connected"), JSON.stringify(since));
+  }
+}
+
 describe("fresh ICE servers for each call attempt", { skip: chromiumMissing() ?? false }, () => {
   let server;
   let browsers;
@@ -124,14 +144,7 @@ describe("fresh ICE servers for each call attempt", { skip: chromiumMissing() ??
 
     // Both sides use new ICE credentials (new ufrags); the answerer fetched its own fresh
     // servers for the restart rather than asking for another one.
-    await Promise.all(
-      [a, b].map((r, i) =>
-        pollPage(r.page, (old) => (/a=ice-ufrag:(\S+)/.exec(window.__duet.pc.localDescription.sdp)?.[1] ?? old) !== old, ufrags[i], {
-          timeout: 10_000,
-          what: "a new local ICE ufrag",
-        }),
-      ),
-    );
+    await waitForNewUfrags([a, b], ufrags);
     const answererEvents = await answerer.page.evaluate(() => window.__duet.call.events);
     assert.equal(answererEvents.filter((e) => e.what === "ice-servers").length, 2);
     // It asked at most once, and only when its own servers were due (otherwise the offerer's
@@ -147,10 +160,9 @@ describe("fresh ICE servers for each call attempt", { skip: chromiumMissing() ??
 
     // Connected throughout, on the same peer connection, and the media goes on.
     await Promise.all([waitForRemoteFrames(a.page), waitForRemoteFrames(b.page)]);
+    await assertConnectedSince([a, b], connectedAt);
     for (const r of [a, b]) {
       assert.equal(await r.page.evaluate(() => window.__duet.pc === window.__pcBefore), true);
-      const since = (await statesOf(r.page)).filter((e) => !e.load && e.at >= connectedAt);
-      assert.ok(since.every((e) => e.state === "connected"), JSON.stringify(since));
       assert.equal(await r.page.evaluate(() => window.__duet.phase), "connected");
     }
     await Promise.all([a.close(), b.close()]);
@@ -210,14 +222,7 @@ describe("fresh ICE servers for each call attempt", { skip: chromiumMissing() ??
           what: "the second request left out",
         });
         assert.equal(skipped.reason, leftOut);
-        await Promise.all(
-          [answerer, offerer].map((r, i) =>
-            pollPage(r.page, (old) => (/a=ice-ufrag:(\S+)/.exec(window.__duet.pc.localDescription.sdp)?.[1] ?? old) !== old, ufrags[i], {
-              timeout: 10_000,
-              what: "a new local ICE ufrag",
-            }),
-          ),
-        );
+        await waitForNewUfrags([answerer, offerer], ufrags);
         const ev = await offerer.page.evaluate(() => window.__duet.call.events);
         assert.deepEqual(
           ev.filter((e) => e.what.startsWith("restart")).map((e) => `${e.what}: ${e.reason}`),
@@ -230,10 +235,7 @@ describe("fresh ICE servers for each call attempt", { skip: chromiumMissing() ??
         assert.equal(requestsFor(offerer, "/config.json").length, 2);
         // Connected throughout, and the media goes on.
         await Promise.all([waitForRemoteFrames(answerer.page), waitForRemoteFrames(offerer.page)]);
-        for (const r of [answerer, offerer]) {
-          const since = (await statesOf(r.page)).filter((e) => !e.load && e.at >= connectedAt);
-          assert.ok(since.every((e) => e.state === "connected"), JSON.stringify(since));
-        }
+        await assertConnectedSince([answerer, offerer], connectedAt);
         await Promise.all([answerer.close(), offerer.close()]);
       } finally {
         open();
